@@ -1,0 +1,76 @@
+"""The workspace's ``liucun.toml``: documented defaults, written once, read everywhere."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+DEFAULT_TOML = """\
+# liucun workspace settings. Every key is optional: delete one to get its default back.
+
+[warehouse]
+# DuckDB's memory limit for this workspace; bigger loads spill to disk beyond it.
+memory_limit = "2GB"
+# Worker threads DuckDB may use (0 = one per core).
+threads = 0
+
+[ingest]
+# Time zone for naive timestamps in source files (an ingest's --tz overrides it).
+timezone = "UTC"
+# Rows stamped more than this many hours after the ingest are quarantined as "in the future".
+future_tolerance_hours = 24
+
+[score]
+# Default outcome window in days for churn, orders and revenue.
+horizon_days = 90
+
+[plan]
+# Share of planned customers held out at random as a control group.
+control_share = 0.1
+# A customer is contacted at most this many times per contact_window_days.
+max_contacts = 2
+contact_window_days = 30
+
+# The action catalog: one table per action, named as in treatments.action.
+# contact_cost is paid per contact; discount is the expected money off if redeemed.
+[plan.actions.coupon_fixed]
+contact_cost = 0.05
+discount = 10.0
+
+[plan.actions.coupon_pct]
+contact_cost = 0.05
+discount_rate = 0.10
+
+[plan.actions.free_shipping]
+contact_cost = 0.05
+discount = 6.0
+
+[plan.actions.reco_push]
+contact_cost = 0.01
+discount = 0.0
+"""
+
+
+def defaults() -> dict[str, Any]:
+    return tomllib.loads(DEFAULT_TOML)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Defaults overlaid with the file's values, so an older file still gets new keys."""
+    if not path.exists():
+        return defaults()
+    from liucun.errors import LiucunError
+
+    try:
+        user = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise LiucunError(f"{path}: not valid TOML ({e})") from None
+    return _merge(defaults(), user)

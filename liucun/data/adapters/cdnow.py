@@ -1,0 +1,44 @@
+"""CDNOW (``CDNOW_master.txt``): customer id, YYYYMMDD date, number of CDs, dollar value.
+
+The file is whitespace-aligned with CRLF line ends; the copy shipped in ``lifetimes`` has
+a header line, the original does not. Each row is one order (orders the same day are
+separate orders); there is no order id, so one is derived from the row's content.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from liucun.data.adapters.base import Adapter
+from liucun.data.sources import SourceOptions, read_file
+
+
+class CdnowAdapter(Adapter):
+    name = "cdnow"
+    tables = ("orders",)
+    description = "CDNOW_master.txt: customer, YYYYMMDD date, CD count, dollars"
+
+    def prepare(
+        self, con: duckdb.DuckDBPyConnection, path: Path, opts: SourceOptions
+    ) -> dict[str, str]:
+        # One text column per line; split on runs of blanks in SQL (no Python loop).
+        read_file(con, path, "csv", header=False, sep="\x01", columns={"line": "VARCHAR"})
+        fields = "regexp_split_to_array(trim(replace(line, chr(13), '')), '\\s+')"
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW _cdnow AS SELECT _row, {fields} AS f FROM _src "
+            f"WHERE trim(replace(line, chr(13), '')) <> ''"
+        )
+        # A header line (the lifetimes copy has one) is not data: number rows after it.
+        return {
+            "orders": (
+                "SELECT _row - (SELECT count(*) FROM _cdnow WHERE f[1] = 'customer_id') AS _row, "
+                "f[1] AS user_id, f[2] AS ts, "
+                "f[3] AS quantity, f[4] AS amount, 'paid' AS status, "
+                "CASE WHEN len(f) <> 4 THEN 'line' END AS _reject_column, "
+                "CASE WHEN len(f) <> 4 THEN 'expected 4 fields, found ' || len(f) END "
+                "AS _reject_reason "
+                "FROM _cdnow WHERE f[1] <> 'customer_id'"
+            )
+        }

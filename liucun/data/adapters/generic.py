@@ -1,0 +1,98 @@
+"""Generic CSV/TSV, Parquet and JSON-lines files already shaped like a canonical table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from liucun.data.adapters.base import Adapter
+from liucun.data.schema import TABLES, get_table
+from liucun.data.sources import SourceOptions, ident, read_file, sql_str
+from liucun.errors import SourceError
+
+# Common source names for canonical columns, used only when the canonical name is absent.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "user_id": ("userid", "customer_id", "customerid", "customer", "user", "visitor_id"),
+    "ts": ("timestamp", "time", "event_time", "datetime", "created_at", "date"),
+    "event_type": ("event", "event_name", "type", "behavior"),
+    "item_id": ("itemid", "product_id", "productid", "sku"),
+    "order_id": ("orderid", "transaction_id", "invoice", "invoice_id"),
+    "amount": ("revenue", "total", "order_total", "amount_paid"),
+    "signup_ts": ("signup", "signup_date", "registered_at", "created_at"),
+    "campaign_id": ("campaign",),
+}
+
+
+def resolve_columns(found: list[str], table: str, mapping: dict[str, str]) -> dict[str, str]:
+    """Source column → canonical column: ``--map`` first, then exact names, then aliases."""
+    canon = TABLES[table].column_names
+    lower = {c.lower().strip(): c for c in found}
+    out: dict[str, str] = {}
+    for src, dst in mapping.items():
+        if dst not in canon:
+            raise SourceError(
+                f"--map {src}:{dst}: {table} has no column '{dst}' (columns: {', '.join(canon)})"
+            )
+        if src not in found and src.lower() not in lower:
+            raise SourceError(
+                f"--map {src}:{dst}: the file has no column '{src}' (columns: {', '.join(found)})"
+            )
+        out[src if src in found else lower[src.lower()]] = dst
+    taken = set(out.values())
+    for c in canon:
+        if c in taken:
+            continue
+        for cand in (c, *ALIASES.get(c, ())):
+            src = lower.get(cand)
+            if src is not None and src not in out:
+                out[src] = c
+                break
+    return out
+
+
+class GenericAdapter(Adapter):
+    name = "generic"
+    tables = tuple(TABLES)
+    description = "CSV/TSV, Parquet or JSON lines (gzip too) with canonical column names"
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+        self.name = fmt  # type: ignore[misc]
+
+    def prepare(
+        self, con: duckdb.DuckDBPyConnection, path: Path, opts: SourceOptions
+    ) -> dict[str, str]:
+        found = read_file(con, path, self.fmt, sep=opts.sep, encoding=opts.encoding)
+        cmap = resolve_columns(found, opts.table, opts.mapping)
+        table = get_table(opts.table)
+        parts = ["_row"] + [
+            f"{ident(src)} AS {ident(dst)}"
+            for src, dst in cmap.items()
+            if dst != table.extras_column
+        ]
+        extras = [c for c in found if c not in cmap]
+        if table.extras_column:
+            packed = None
+            if extras:
+                packed = (
+                    "to_json(struct_pack("
+                    + ", ".join(f"{ident(c)} := {ident(c)}" for c in extras)
+                    + "))"
+                )
+            own = next((s for s, d in cmap.items() if d == table.extras_column), None)
+            if own and packed:
+                expr = (
+                    f"CASE WHEN json_valid(CAST({ident(own)} AS VARCHAR)) THEN "
+                    f"json_merge_patch(CAST({ident(own)} AS VARCHAR), {packed}) "
+                    f"ELSE CAST({ident(own)} AS VARCHAR) END"
+                )
+            else:
+                expr = packed or (ident(own) if own else None)
+            if expr:
+                parts.append(f"{expr} AS {ident(table.extras_column)}")
+        return {opts.table: f"SELECT {', '.join(parts)} FROM _src"}
+
+
+def source_label(path: Path) -> str:
+    return sql_str(str(path))
