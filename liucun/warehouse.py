@@ -157,8 +157,8 @@ class Warehouse:
         """(rows per table and reason, the quarantined rows in file order)."""
         where = f"WHERE table_name = {sql_str(table)}" if table else ""
         counts = self.con.execute(
-            f"SELECT table_name AS table, reason, count(*) AS rows FROM quarantine {where} "
-            "GROUP BY ALL ORDER BY rows DESC, table, reason"
+            f"SELECT table_name, reason, count(*) AS n FROM quarantine {where} "
+            "GROUP BY ALL ORDER BY n DESC, table_name, reason"
         ).df()
         lim = f"LIMIT {int(limit)}" if limit is not None else ""
         rows = self.con.execute(

@@ -66,6 +66,13 @@ class GenericAdapter(Adapter):
         found = read_file(con, path, self.fmt, sep=opts.sep, encoding=opts.encoding)
         cmap = resolve_columns(found, opts.table, opts.mapping)
         table = get_table(opts.table)
+        missing = [c for c in table.required if c not in cmap.values()]
+        if missing:
+            raise SourceError(
+                f"{path}: missing required column(s) {', '.join(missing)} for table "
+                f"{table.name}; columns found: {', '.join(found) or 'none'} "
+                f"(map names with --map SRC:DST)"
+            )
         parts = ["_row"] + [
             f"{ident(src)} AS {ident(dst)}"
             for src, dst in cmap.items()
