@@ -48,8 +48,13 @@ def test_ingest_prints_balanced_counts_and_warns(tmp_path: Path, orders_csv: Pat
 
 def test_workspace_from_environment(tmp_path: Path, orders_csv: Path) -> None:
     env = {"LIUCUN_WORKSPACE": str(tmp_path / "envws"), "PATH": ""}
-    r = subprocess.run([sys.executable, "-m", "liucun.cli", "ingest", "orders", str(orders_csv)],
-                       capture_output=True, text=True, env=env, cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-m", "liucun.cli", "ingest", "orders", str(orders_csv)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "envws" / "warehouse.duckdb").exists()
 
@@ -71,8 +76,11 @@ def test_errors_are_one_line_without_traceback(
 ) -> None:
     missing = tmp_path / "m.csv"
     missing.write_text("order_id,user_id,ts\no1,u1,2024-01-01\n", encoding="utf-8")
-    subs = {"{missing_col}": str(missing), "{nofile}": str(tmp_path / "nope.csv"),
-            "{orders}": str(orders_csv)}
+    subs = {
+        "{missing_col}": str(missing),
+        "{nofile}": str(tmp_path / "nope.csv"),
+        "{orders}": str(orders_csv),
+    }
     r = liucun(tmp_path / "ws", *[subs.get(a, a) for a in args])
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()

@@ -71,7 +71,7 @@ def test_reingest_adds_nothing_and_overlap_adds_only_new(ws, tmp_path) -> None:
 
 
 def test_bad_rows_are_quarantined_with_file_row_column_reason(ws, tmp_path) -> None:
-    future = (datetime.utcnow().year + 2)
+    future = datetime.utcnow().year + 2
     text = (
         "order_id,user_id,ts,amount,quantity,status\n"
         "a1,u1,2024-01-01,10,1,paid\n"  # good
@@ -87,10 +87,18 @@ def test_bad_rows_are_quarantined_with_file_row_column_reason(ws, tmp_path) -> N
     [r] = ws.ingest("orders", f)
     assert r.balanced
     assert (r.read, r.loaded, r.quarantined) == (8, 2, 6)
-    q = rows(ws, "SELECT row_number, column_name, reason, source_file FROM quarantine "
-                 "ORDER BY row_number")
+    q = rows(
+        ws,
+        "SELECT row_number, column_name, reason, source_file FROM quarantine ORDER BY row_number",
+    )
     assert [(n, c) for n, c, _, _ in q] == [
-        (2, "user_id"), (3, "ts"), (4, "amount"), (5, "quantity"), (6, "ts"), (7, "status")]
+        (2, "user_id"),
+        (3, "ts"),
+        (4, "amount"),
+        (5, "quantity"),
+        (6, "ts"),
+        (7, "status"),
+    ]
     reasons = [x[2] for x in q]
     assert reasons[0] == "missing user_id"
     assert reasons[1] == "unparsable timestamp not a date"
@@ -129,8 +137,9 @@ def test_strict_rejects_whole_file(ws, tmp_path) -> None:
 
 def test_update_keeps_previous_version_in_history(ws, tmp_path) -> None:
     ws.ingest("orders", write(tmp_path / "o.csv", ORDERS_CSV))
-    changed = ORDERS_CSV.replace("o1,00001,2024-01-01 10:00:00,10.5,1,paid",
-                                 "o1,00001,2024-01-01 10:00:00,10.5,1,refunded")
+    changed = ORDERS_CSV.replace(
+        "o1,00001,2024-01-01 10:00:00,10.5,1,paid", "o1,00001,2024-01-01 10:00:00,10.5,1,refunded"
+    )
     [r] = ws.ingest("orders", write(tmp_path / "o2.csv", changed))
     assert (r.loaded, r.updated, r.duplicates) == (0, 1, 2)
     assert rows(ws, "SELECT status FROM orders WHERE order_id = 'o1'") == [("refunded",)]
@@ -139,8 +148,10 @@ def test_update_keeps_previous_version_in_history(ws, tmp_path) -> None:
 
 
 def test_repeated_natural_key_in_one_file_last_wins(ws, tmp_path) -> None:
-    text = ORDERS_CSV + "o1,00001,2024-01-01 10:00:00,10.5,1,paid\n" \
-                        "o2,00002,2024-01-02T08:00:00Z,0,2,cancelled\n"
+    text = (
+        ORDERS_CSV + "o1,00001,2024-01-01 10:00:00,10.5,1,paid\n"
+        "o2,00002,2024-01-02T08:00:00Z,0,2,cancelled\n"
+    )
     [r] = ws.ingest("orders", write(tmp_path / "o.csv", text))
     assert r.balanced and (r.read, r.loaded, r.duplicates, r.updated) == (5, 3, 1, 1)
     assert rows(ws, "SELECT status FROM orders WHERE order_id = 'o2'") == [("cancelled",)]
@@ -148,10 +159,12 @@ def test_repeated_natural_key_in_one_file_last_wins(ws, tmp_path) -> None:
 
 
 def test_identical_rows_in_one_file_are_kept_without_natural_key(ws, tmp_path) -> None:
-    text = ("user_id,ts,event_type,item_id\n"
-            "u1,2024-01-01 10:00:00,view,i1\n"
-            "u1,2024-01-01 10:00:00,view,i1\n"
-            "u1,2024-01-01 10:05:00,add_to_cart,i1\n")
+    text = (
+        "user_id,ts,event_type,item_id\n"
+        "u1,2024-01-01 10:00:00,view,i1\n"
+        "u1,2024-01-01 10:00:00,view,i1\n"
+        "u1,2024-01-01 10:05:00,add_to_cart,i1\n"
+    )
     f = write(tmp_path / "e.csv", text)
     [r] = ws.ingest("events", f)
     assert (r.loaded, r.duplicates) == (3, 0)
@@ -172,9 +185,11 @@ def test_orders_without_id_get_a_derived_one(ws, tmp_path) -> None:
 
 
 def test_unknown_event_type_and_extra_columns(ws, tmp_path) -> None:
-    text = ("user_id,ts,event_type,item_id,page,referrer\n"
-            "u1,2024-01-01 10:00:00,view,i1,/p/1,google\n"
-            "u1,2024-01-01 10:01:00,teleport,i1,/p/1,\n")
+    text = (
+        "user_id,ts,event_type,item_id,page,referrer\n"
+        "u1,2024-01-01 10:00:00,view,i1,/p/1,google\n"
+        "u1,2024-01-01 10:01:00,teleport,i1,/p/1,\n"
+    )
     [r] = ws.ingest("events", write(tmp_path / "e.csv", text))
     assert (r.loaded, r.quarantined) == (1, 1)
     props = json.loads(rows(ws, "SELECT properties FROM events")[0][0])
@@ -183,12 +198,14 @@ def test_unknown_event_type_and_extra_columns(ws, tmp_path) -> None:
 
 
 def test_time_zones_and_epochs(ws, tmp_path) -> None:
-    text = ("user_id,ts,event_type\n"
-            "u1,2024-03-01 08:00:00,login\n"  # naive: read in --tz
-            "u2,2024-03-01T08:00:00+02:00,login\n"  # explicit offset wins
-            "u3,1709280000,login\n"  # epoch seconds
-            "u4,1709280000000,login\n"  # epoch milliseconds
-            "u5,20240301,login\n")  # compact date
+    text = (
+        "user_id,ts,event_type\n"
+        "u1,2024-03-01 08:00:00,login\n"  # naive: read in --tz
+        "u2,2024-03-01T08:00:00+02:00,login\n"  # explicit offset wins
+        "u3,1709280000,login\n"  # epoch seconds
+        "u4,1709280000000,login\n"  # epoch milliseconds
+        "u5,20240301,login\n"
+    )  # compact date
     ws.ingest("events", write(tmp_path / "e.csv", text), tz="Asia/Shanghai")
     got = dict(rows(ws, "SELECT user_id, strftime(ts, '%Y-%m-%d %H:%M') FROM events"))
     assert got == {
@@ -202,20 +219,28 @@ def test_time_zones_and_epochs(ws, tmp_path) -> None:
 
 def test_map_and_aliases(ws, tmp_path) -> None:
     text = "Kunde,timestamp,Umsatz\nk1,2024-01-01,3.5\n"
-    [r] = ws.ingest("orders", write(tmp_path / "o.csv", text),
-                    mapping={"Kunde": "user_id", "Umsatz": "amount"})
+    [r] = ws.ingest(
+        "orders", write(tmp_path / "o.csv", text), mapping={"Kunde": "user_id", "Umsatz": "amount"}
+    )
     assert r.loaded == 1
     assert rows(ws, "SELECT user_id, amount FROM orders") == [("k1", 3.5)]
 
 
 def test_parquet_jsonl_and_gzip(ws, tmp_path) -> None:
-    df = pd.DataFrame({"user_id": ["1", "2"], "signup_ts": pd.to_datetime(["2024-01-01", None]),
-                       "region": ["east", "west"], "vip": [True, False]})
+    df = pd.DataFrame(
+        {
+            "user_id": ["1", "2"],
+            "signup_ts": pd.to_datetime(["2024-01-01", None]),
+            "region": ["east", "west"],
+            "vip": [True, False],
+        }
+    )
     df.to_parquet(tmp_path / "u.parquet")
     [r] = ws.ingest("users", tmp_path / "u.parquet")
     assert (r.loaded, r.quarantined) == (2, 0)
     assert json.loads(rows(ws, "SELECT attributes FROM users WHERE user_id='1'")[0][0]) == {
-        "vip": True}
+        "vip": True
+    }
     lines = [{"item_id": "i1", "price": 9.9, "title": "杯子"}, {"item_id": "i2", "price": "x"}]
     with gzip.open(tmp_path / "items.jsonl.gz", "wt", encoding="utf-8") as f:
         f.write("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
@@ -231,13 +256,15 @@ def test_ibis_table_is_the_engine_boundary(ws, tmp_path) -> None:
     assert per_user["n"].tolist() == [2, 1]
 
 
-@pytest.mark.parametrize("point", ["after_stage", "after_quarantine", "after_insert",
-                                   "before_commit"])
+@pytest.mark.parametrize(
+    "point", ["after_stage", "after_quarantine", "after_insert", "before_commit"]
+)
 def test_kill_9_mid_ingest_leaves_warehouse_unchanged(tmp_path, point) -> None:
     wsdir = tmp_path / "ws"
     first = write(tmp_path / "o.csv", ORDERS_CSV)
-    second = write(tmp_path / "o2.csv", "order_id,user_id,ts,amount\nz1,u9,2024-02-01,1\n"
-                                        "z2,,2024-02-01,1\n")
+    second = write(
+        tmp_path / "o2.csv", "order_id,user_id,ts,amount\nz1,u9,2024-02-01,1\nz2,,2024-02-01,1\n"
+    )
     cmd = [sys.executable, "-m", "liucun.cli", "--workspace", str(wsdir), "ingest", "orders"]
     assert subprocess.run([*cmd, str(first)], capture_output=True).returncode == 0
     env = {**os.environ, "LIUCUN_TEST_KILL_AT": point}
