@@ -220,6 +220,15 @@ def _merge(
     return res
 
 
+def _drop_temporaries(con: duckdb.DuckDBPyConnection) -> None:
+    """Free what the readers and stages left in memory (a big file's text copy)."""
+    rows = con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = 'temp'"
+    ).fetchall()
+    for name, kind in sorted(rows, key=lambda r: r[1] != "VIEW"):  # views first
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS temp.{ident(name)}")
+
+
 def ingest(
     warehouse: Warehouse,
     table: str,
@@ -248,7 +257,6 @@ def ingest(
         table=target.name, mapping=mapping or {}, tz=tz, sep=sep, encoding=encoding
     )
     con = warehouse.con
-    source = str(path)
     results: list[IngestResult] = []
     try:
         con.execute(f"SET TimeZone={sql_str(tz)}")
@@ -257,8 +265,10 @@ def ingest(
             f"unknown time zone '{tz}' (use an IANA name like Asia/Shanghai)"
         ) from None
     try:
+        # Reading only creates temporary objects, so it runs before the transaction (a
+        # reader may retry after an error, which would abort a transaction).
+        selects = adapter.prepare(con, path, opts)
         with warehouse.transaction():
-            selects = adapter.prepare(con, path, opts)
             ingest_id = con.execute(
                 "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests"
             ).fetchone()[0]
@@ -267,6 +277,7 @@ def ingest(
                 if tname not in selects:
                     continue
                 t = get_table(tname)
+                source = adapter.source_of(tname, path)
                 try:
                     _stage(con, t, selects[tname], source, tz, future_hours)
                 except duckdb.Error as e:
@@ -296,4 +307,5 @@ def ingest(
             _crash_point("before_commit")
     finally:
         con.execute("SET TimeZone='UTC'")
+        _drop_temporaries(con)
     return results

@@ -111,10 +111,19 @@ def read_file(
                 cols = ", ".join(f"{sql_str(k)}: {sql_str(v)}" for k, v in columns.items())
                 opts.append(f"columns={{{cols}}}")
                 opts.append("auto_detect=false")
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {name}__raw AS "
-                f"SELECT * FROM read_csv({p}, {', '.join(opts)})"
-            )
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {name}__raw AS "
+                    f"SELECT * FROM read_csv({p}, {', '.join(opts)})"
+                )
+            except duckdb.Error as e:
+                # The parallel reader refuses newlines inside quoted fields; read serially.
+                if "quoted new lines" not in str(e):
+                    raise
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {name}__raw AS "
+                    f"SELECT * FROM read_csv({p}, {', '.join(opts)}, parallel=false)"
+                )
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW {name} AS "
                 f"SELECT *, {_ROW_FROM_ROWID.format(t=name + '__raw')} AS _row FROM {name}__raw"
@@ -140,6 +149,55 @@ def read_file(
     except duckdb.Error as e:
         raise SourceError(f"{path}: cannot read as {fmt}: {_first_line(e)}") from None
     return [c for c in cols if c != "_row"]
+
+
+def read_lines(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    name: str = "_lines",
+    encoding: str | None = None,
+) -> None:
+    """Temp view ``name`` (``_line``, ``line``): every line as text, numbered from 1.
+
+    Unlike :func:`read_file` nothing is unquoted, so a stray ``"`` in a title cannot break
+    the read, and a ragged line is a row to quarantine rather than a failed file. Blank
+    lines come back as NULL ``line``.
+    """
+    check_readable(path)
+    opts = [
+        "columns={'line': 'VARCHAR'}",
+        "header=false",
+        f"delim={sql_str(chr(1))}",
+        "quote=''",
+        "escape=''",
+        "auto_detect=false",
+        "strict_mode=false",
+    ]
+    if encoding:
+        opts.append(f"encoding={sql_str(encoding)}")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name}__raw AS "
+            f"SELECT line FROM read_csv({sql_str(str(path))}, {', '.join(opts)})"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT "
+            f"rowid - (SELECT min(rowid) FROM {name}__raw) + 1 AS _line, "
+            f"rtrim(line, chr(13)) AS line FROM {name}__raw"
+        )
+    except duckdb.Error as e:
+        first = str(e).strip().splitlines()[0]
+        hint = "" if encoding else " (pass --encoding latin-1 if it is not UTF-8)"
+        raise SourceError(f"{path}: cannot read as text: {first}{hint}") from None
+
+
+def first_line(con: duckdb.DuckDBPyConnection, name: str = "_lines") -> tuple[int, str]:
+    """(number, text) of the first non-blank line of a :func:`read_lines` view; (0, "") if none."""
+    row = con.execute(
+        f"SELECT _line, line FROM {name} WHERE line IS NOT NULL AND trim(line) <> '' "
+        f"ORDER BY _line LIMIT 1"
+    ).fetchone()
+    return (int(row[0]), str(row[1])) if row else (0, "")
 
 
 def column_types(con: duckdb.DuckDBPyConnection, select_sql: str) -> dict[str, str]:

@@ -55,9 +55,11 @@ def _local_to_utc(x: str, tz: str) -> str:
 
 def _epoch(x: str) -> str:
     """Seconds or milliseconds since 1970 (told apart by size) → naive UTC."""
+    v = f"TRY_CAST({x} AS DOUBLE)"
+    # Beyond year ~2286 in milliseconds is no timestamp: NULL, so the row is quarantined.
     return (
-        f"make_timestamp(CAST(CASE WHEN abs(CAST({x} AS DOUBLE)) > 1e11 "
-        f"THEN CAST({x} AS DOUBLE) * 1000 ELSE CAST({x} AS DOUBLE) * 1000000 END AS BIGINT))"
+        f"CASE WHEN abs({v}) < 1e13 THEN make_timestamp(CAST(CASE WHEN abs({v}) > 1e11 "
+        f"THEN {v} * 1000 ELSE {v} * 1000000 END AS BIGINT)) END"
     )
 
 

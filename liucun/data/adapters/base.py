@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import duckdb
 
-from liucun.data.sources import SourceOptions
+from liucun.data.sources import SourceOptions, sql_str
 
 
 class Adapter:
@@ -28,3 +28,16 @@ class Adapter:
         self, con: duckdb.DuckDBPyConnection, path: Path, opts: SourceOptions
     ) -> dict[str, str]:
         raise NotImplementedError
+
+    def source_of(self, table: str, path: Path) -> str:
+        """The file a table's rows come from, for quarantine (a folder adapter overrides)."""
+        return str(path)
+
+
+def reject_sql(rules: list[tuple[str, str, str]]) -> str:
+    """``_reject_column``/``_reject_reason`` from (condition, column, reason SQL); first wins."""
+    if not rules:
+        return "NULL AS _reject_column, NULL AS _reject_reason"
+    col = " ".join(f"WHEN {c} THEN {sql_str(k)}" for c, k, _ in rules)
+    why = " ".join(f"WHEN {c} THEN {r}" for c, _, r in rules)
+    return f"CASE {col} END AS _reject_column, CASE {why} END AS _reject_reason"

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from liucun.data.adapters.base import Adapter
-from liucun.data.sources import SourceOptions, read_file
+from liucun.data.sources import SourceOptions, read_lines
 
 
 class CdnowAdapter(Adapter):
@@ -24,11 +24,11 @@ class CdnowAdapter(Adapter):
         self, con: duckdb.DuckDBPyConnection, path: Path, opts: SourceOptions
     ) -> dict[str, str]:
         # One text column per line; split on runs of blanks in SQL (no Python loop).
-        read_file(con, path, "csv", header=False, sep="\x01", columns={"line": "VARCHAR"})
-        fields = "regexp_split_to_array(trim(replace(line, chr(13), '')), '\\s+')"
+        read_lines(con, path, encoding=opts.encoding)
+        fields = "regexp_split_to_array(trim(line), '\\s+')"
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW _cdnow AS SELECT _row, {fields} AS f FROM _src "
-            f"WHERE trim(replace(line, chr(13), '')) <> ''"
+            f"CREATE OR REPLACE TEMP VIEW _cdnow AS SELECT _line AS _row, {fields} AS f "
+            f"FROM _lines WHERE line IS NOT NULL AND trim(line) <> ''"
         )
         # A header line (the lifetimes copy has one) is not data: number rows after it.
         return {
@@ -36,9 +36,11 @@ class CdnowAdapter(Adapter):
                 "SELECT _row - (SELECT count(*) FROM _cdnow WHERE f[1] = 'customer_id') AS _row, "
                 "f[1] AS user_id, f[2] AS ts, "
                 "f[3] AS quantity, f[4] AS amount, 'paid' AS status, "
-                "CASE WHEN len(f) <> 4 THEN 'line' END AS _reject_column, "
-                "CASE WHEN len(f) <> 4 THEN 'expected 4 fields, found ' || len(f) END "
-                "AS _reject_reason "
+                "CASE WHEN len(f) <> 4 THEN 'line' "
+                "WHEN NOT regexp_full_match(f[2], '[0-9]{8}') THEN 'ts' END AS _reject_column, "
+                "CASE WHEN len(f) <> 4 THEN 'expected 4 fields, found ' || len(f) "
+                "WHEN NOT regexp_full_match(f[2], '[0-9]{8}') THEN 'date not YYYYMMDD: ' || f[2] "
+                "END AS _reject_reason "
                 "FROM _cdnow WHERE f[1] <> 'customer_id'"
             )
         }
