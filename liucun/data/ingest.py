@@ -142,81 +142,83 @@ def _merge(
             raise StrictRejected(
                 f"{res.first_problem} ({res.quarantined} bad rows; --strict loaded nothing)"
             )
+        # Re-ingesting a file does not repeat its quarantined rows.
         con.execute(
             f"INSERT INTO quarantine SELECT {ingest_id}, {sql_str(name)}, {src}, _row, "
-            f"_column, _reason, _raw, {now} FROM _stage WHERE _reason IS NOT NULL"
+            f"_column, _reason, _raw, {now} FROM _stage s WHERE _reason IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.table_name = {sql_str(name)} "
+            f"AND q.source_file = {src} AND q.row_number = s._row AND q.reason = s._reason "
+            f"AND q.raw IS NOT DISTINCT FROM s._raw) ORDER BY _row"
         )
     _crash_point("after_quarantine")
 
     # Rows repeating a natural key within the file: the last one wins.
-    in_file_repeats = 0
+    repeats = 0
     if table.unique_key:
-        in_file_repeats = con.execute(
+        repeats = con.execute(
             "SELECT count(*) - count(DISTINCT _key) FROM _stage WHERE _reason IS NULL"
         ).fetchone()[0]
-    if in_file_repeats:
+    if repeats:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _cand AS SELECT * FROM _stage WHERE _reason IS NULL "
             "QUALIFY row_number() OVER (PARTITION BY _key ORDER BY _row DESC) = 1"
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _older AS SELECT s.*, (s._ch = c._ch) AS _same "
-            "FROM _stage s JOIN _cand c USING (_key) WHERE s._reason IS NULL AND s._row <> c._row"
-        )
-        same, superseded = con.execute(
-            "SELECT count(*) FILTER (WHERE _same), count(*) FILTER (WHERE NOT _same) FROM _older"
-        ).fetchone()
-        res.duplicates += same
-        res.updated += superseded
-        con.execute(
-            f"INSERT INTO {name}_history SELECT {cols}, _key, {src}, _row, {ingest_id}, {now} "
-            f"FROM _older WHERE NOT _same ORDER BY _row"
         )
     else:
         con.execute(
             "CREATE OR REPLACE TEMP VIEW _cand AS SELECT * FROM _stage WHERE _reason IS NULL"
         )
 
-    # Against what the warehouse already holds.
-    existing = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)").fetchone()[0]
-    if existing:
+    # Against what the warehouse already holds: same content → duplicate, else update.
+    has_rows = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)").fetchone()[0]
+    if has_rows:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _match AS SELECT c._key, "
             f"(c._ch = {_content_hash(table, 't.')}) AS _same "
             f"FROM _cand c JOIN {name} t ON c._key = t._key"
         )
-        same, changed = con.execute(
-            "SELECT count(*) FILTER (WHERE _same), count(*) FILTER (WHERE NOT _same) FROM _match"
-        ).fetchone()
-        res.duplicates += same
-        res.updated += changed
-        if changed:
-            con.execute(
-                f"INSERT INTO {name}_history SELECT *, {now} FROM {name} "
-                f"WHERE _key IN (SELECT _key FROM _match WHERE NOT _same)"
-            )
-            con.execute(
-                f"DELETE FROM {name} WHERE _key IN (SELECT _key FROM _match WHERE NOT _same)"
-            )
-        new_rows = (
-            "SELECT c.* FROM _cand c ANTI JOIN (SELECT _key FROM _match WHERE _same) m "
-            "ON c._key = m._key"
-        )
-        loaded = con.execute(
-            "SELECT count(*) FROM _cand c ANTI JOIN _match m ON c._key = m._key"
-        ).fetchone()[0]
     else:
-        new_rows = "SELECT * FROM _cand"
-        loaded = con.execute("SELECT count(*) FROM _cand").fetchone()[0]
-    res.loaded = loaded
+        con.execute("CREATE OR REPLACE TEMP TABLE _match (_key VARCHAR, _same BOOLEAN)")
+    same, changed = con.execute(
+        "SELECT count(*) FILTER (WHERE _same), count(*) FILTER (WHERE NOT _same) FROM _match"
+    ).fetchone()
+    res.duplicates += same
+    res.updated += changed
+
+    if repeats:
+        # An earlier in-file version equal to the winner, or whose winner is already stored
+        # unchanged (a re-ingest), changes nothing; any other was superseded: history.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _older AS SELECT s.*, "
+            "(s._ch = c._ch OR coalesce(m._same, false)) AS _same "
+            "FROM _stage s JOIN _cand c USING (_key) LEFT JOIN _match m USING (_key) "
+            "WHERE s._reason IS NULL AND s._row <> c._row"
+        )
+        o_same, o_superseded = con.execute(
+            "SELECT count(*) FILTER (WHERE _same), count(*) FILTER (WHERE NOT _same) FROM _older"
+        ).fetchone()
+        res.duplicates += o_same
+        res.updated += o_superseded
+        con.execute(
+            f"INSERT INTO {name}_history SELECT {cols}, _key, {src}, _row, {ingest_id}, {now} "
+            f"FROM _older WHERE NOT _same ORDER BY _row"
+        )
+    if changed:
+        con.execute(
+            f"INSERT INTO {name}_history SELECT *, {now} FROM {name} "
+            f"WHERE _key IN (SELECT _key FROM _match WHERE NOT _same)"
+        )
+        con.execute(f"DELETE FROM {name} WHERE _key IN (SELECT _key FROM _match WHERE NOT _same)")
+    res.loaded = con.execute(
+        "SELECT count(*) FROM _cand c ANTI JOIN _match m ON c._key = m._key"
+    ).fetchone()[0]
     con.execute(
-        f"INSERT INTO {name} SELECT {cols}, _key, {src}, _row, {ingest_id} FROM ({new_rows}) "
-        f"ORDER BY _row"
+        f"INSERT INTO {name} SELECT {cols}, _key, {src}, _row, {ingest_id} FROM _cand c "
+        f"ANTI JOIN (SELECT _key FROM _match WHERE _same) m ON c._key = m._key ORDER BY _row"
     )
     _crash_point("after_insert")
-    con.execute("DROP VIEW IF EXISTS _cand" if not in_file_repeats else "DROP TABLE _cand")
+    con.execute("DROP TABLE _cand" if repeats else "DROP VIEW _cand")
     con.execute("DROP TABLE IF EXISTS _older")
-    con.execute("DROP TABLE IF EXISTS _match")
+    con.execute("DROP TABLE _match")
     return res
 
 

@@ -110,9 +110,10 @@ def test_bad_rows_are_quarantined_with_file_row_column_reason(ws, tmp_path) -> N
     assert r.first_problem == f"{f}: row 2, column user_id: missing user_id"
     raw = json.loads(rows(ws, "SELECT raw FROM quarantine WHERE row_number = 4")[0][0])
     assert raw["amount"] == "ten"
-    # A second ingest of the same file quarantines the same rows again, loads nothing new.
+    # A second ingest of the same file counts the same bad rows, stores them once.
     [r2] = ws.ingest("orders", f)
     assert (r2.loaded, r2.duplicates, r2.quarantined) == (0, 2, 6)
+    assert ws.warehouse.count("quarantine") == 6
 
 
 def test_missing_required_column_fails_and_changes_nothing(ws, tmp_path) -> None:
@@ -156,6 +157,10 @@ def test_repeated_natural_key_in_one_file_last_wins(ws, tmp_path) -> None:
     assert r.balanced and (r.read, r.loaded, r.duplicates, r.updated) == (5, 3, 1, 1)
     assert rows(ws, "SELECT status FROM orders WHERE order_id = 'o2'") == [("cancelled",)]
     assert rows(ws, "SELECT status FROM orders_history WHERE order_id = 'o2'") == [("paid",)]
+    # Ingesting the same file again changes nothing, history included.
+    [again] = ws.ingest("orders", tmp_path / "o.csv")
+    assert (again.loaded, again.updated, again.duplicates) == (0, 0, 5)
+    assert ws.warehouse.count("orders_history") == 1
 
 
 def test_identical_rows_in_one_file_are_kept_without_natural_key(ws, tmp_path) -> None:
