@@ -105,10 +105,19 @@ def _stage(
         )
         sel = f"SELECT _row, {cols}, _reason, _column, _raw FROM ({sel})"
         cols = ", ".join(ident(c) for c in table.column_names)
+    # The stage is the biggest thing a load holds in memory, so it stores only what must be
+    # computed once (a key numbered by occurrence); a natural key and the content hash are
+    # plain expressions over stored columns, left to the ``_stage`` view.
+    key = _key_sql(table, list(table.column_names))
+    stored_key = "" if table.unique_key else f", {key} AS _key"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT _row, {cols}, _reason, _column, _raw, "
-        f"{_key_sql(table, list(table.column_names))} AS _key, "
-        f"{_content_hash(table)} AS _ch FROM ({sel})"
+        f"CREATE OR REPLACE TEMP TABLE _stage_rows AS SELECT _row, {cols}, _reason, _column, "
+        f"_raw{stored_key} FROM ({sel})"
+    )
+    lazy_key = f"{key} AS _key, " if table.unique_key else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT *, {lazy_key}"
+        f"{_content_hash(table)} AS _ch FROM _stage_rows"
     )
 
 
@@ -124,8 +133,10 @@ def _merge(
     cols = ", ".join(ident(c) for c in table.column_names)
     src = sql_str(source)
     now = "timezone('UTC', now())"
-    res.read, res.quarantined = con.execute(
-        "SELECT count(*), count(_reason) FROM _stage"
+    # in_order: the stage holds its rows in file order (``_row`` steps by one along the
+    # stage's own row order), so a plain scan of it yields them in file order too.
+    res.read, res.quarantined, in_order = con.execute(
+        "SELECT count(*), count(_reason), min(_row - rowid) = max(_row - rowid) FROM _stage_rows"
     ).fetchone()
     if res.quarantined:
         rows = con.execute(
@@ -171,10 +182,13 @@ def _merge(
     # Against what the warehouse already holds: same content → duplicate, else update.
     has_rows = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)").fetchone()[0]
     if has_rows:
+        # Both sides are narrowed to (key, hash) first: left to the optimizer, the hashes
+        # are computed above the join, whose hash table then holds every column of a side.
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _match AS SELECT c._key, "
-            f"(c._ch = {_content_hash(table, 't.')}) AS _same "
-            f"FROM _cand c JOIN {name} t ON c._key = t._key"
+            f"CREATE OR REPLACE TEMP TABLE _match AS "
+            f"WITH c AS MATERIALIZED (SELECT _key, _ch FROM _cand), "
+            f"t AS MATERIALIZED (SELECT _key, {_content_hash(table)} AS _ch FROM {name}) "
+            f"SELECT c._key, (c._ch = t._ch) AS _same FROM c JOIN t ON c._key = t._key"
         )
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE _match (_key VARCHAR, _same BOOLEAN)")
@@ -208,13 +222,20 @@ def _merge(
             f"WHERE _key IN (SELECT _key FROM _match WHERE NOT _same)"
         )
         con.execute(f"DELETE FROM {name} WHERE _key IN (SELECT _key FROM _match WHERE NOT _same)")
-    res.loaded = con.execute(
-        "SELECT count(*) FROM _cand c ANTI JOIN _match m ON c._key = m._key"
-    ).fetchone()[0]
-    con.execute(
-        f"INSERT INTO {name} SELECT {cols}, _key, {src}, _row, {ingest_id} FROM _cand c "
-        f"ANTI JOIN (SELECT _key FROM _match WHERE _same) m ON c._key = m._key ORDER BY _row"
-    )
+    # Keys are unique in the file's candidates and in the table: each matched at most once.
+    res.loaded = con.execute("SELECT count(*) FROM _cand").fetchone()[0] - same - changed
+    if has_rows and res.loaded + changed:
+        con.execute(
+            f"INSERT INTO {name} SELECT {cols}, _key, {src}, _row, {ingest_id} FROM _cand c "
+            f"ANTI JOIN (SELECT _key FROM _match WHERE _same) m ON c._key = m._key ORDER BY _row"
+        )
+    elif res.loaded:
+        # Into an empty table: no join. Stored in file order; the sort, the costliest step
+        # of a big load, is skipped when a scan of the stage already yields that order.
+        order = "" if in_order and not repeats else " ORDER BY _row"
+        con.execute(
+            f"INSERT INTO {name} SELECT {cols}, _key, {src}, _row, {ingest_id} FROM _cand{order}"
+        )
     _crash_point("after_insert")
     con.execute("DROP TABLE _cand" if repeats else "DROP VIEW _cand")
     con.execute("DROP TABLE IF EXISTS _older")
@@ -305,7 +326,8 @@ def ingest(
                     ],
                 )
                 results.append(res)
-            con.execute("DROP TABLE IF EXISTS _stage")
+            con.execute("DROP VIEW IF EXISTS _stage")
+            con.execute("DROP TABLE IF EXISTS _stage_rows")
             _crash_point("before_commit")
     finally:
         con.execute("SET TimeZone='UTC'")
