@@ -133,6 +133,10 @@ def _merge(
     cols = ", ".join(ident(c) for c in table.column_names)
     src = sql_str(source)
     now = "timezone('UTC', now())"
+    # A natural key is its id column: not stored twice (``_key`` stays NULL), which saves
+    # a fifth of a big load's write.
+    tkey = ident(table.key[0]) if table.unique_key else "_key"
+    skey = "CAST(NULL AS VARCHAR)" if table.unique_key else "_key"
     # in_order: the stage holds its rows in file order (``_row`` steps by one along the
     # stage's own row order), so a plain scan of it yields them in file order too.
     res.read, res.quarantined, in_order = con.execute(
@@ -187,7 +191,8 @@ def _merge(
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _match AS "
             f"WITH c AS MATERIALIZED (SELECT _key, _ch FROM _cand), "
-            f"t AS MATERIALIZED (SELECT _key, {_content_hash(table)} AS _ch FROM {name}) "
+            f"t AS MATERIALIZED (SELECT {tkey} AS _key, {_content_hash(table)} AS _ch "
+            f"FROM {name}) "
             f"SELECT c._key, (c._ch = t._ch) AS _same FROM c JOIN t ON c._key = t._key"
         )
     else:
@@ -213,20 +218,20 @@ def _merge(
         res.duplicates += o_same
         res.updated += o_superseded
         con.execute(
-            f"INSERT INTO {name}_history SELECT {cols}, _key, {src}, _row, {ingest_id}, {now} "
+            f"INSERT INTO {name}_history SELECT {cols}, {skey}, {src}, _row, {ingest_id}, {now} "
             f"FROM _older WHERE NOT _same ORDER BY _row"
         )
     if changed:
         con.execute(
             f"INSERT INTO {name}_history SELECT *, {now} FROM {name} "
-            f"WHERE _key IN (SELECT _key FROM _match WHERE NOT _same)"
+            f"WHERE {tkey} IN (SELECT _key FROM _match WHERE NOT _same)"
         )
-        con.execute(f"DELETE FROM {name} WHERE _key IN (SELECT _key FROM _match WHERE NOT _same)")
+        con.execute(f"DELETE FROM {name} WHERE {tkey} IN (SELECT _key FROM _match WHERE NOT _same)")
     # Keys are unique in the file's candidates and in the table: each matched at most once.
     res.loaded = con.execute("SELECT count(*) FROM _cand").fetchone()[0] - same - changed
     if has_rows and res.loaded + changed:
         con.execute(
-            f"INSERT INTO {name} SELECT {cols}, _key, {src}, _row, {ingest_id} FROM _cand c "
+            f"INSERT INTO {name} SELECT {cols}, {skey}, {src}, _row, {ingest_id} FROM _cand c "
             f"ANTI JOIN (SELECT _key FROM _match WHERE _same) m ON c._key = m._key ORDER BY _row"
         )
     elif res.loaded:
@@ -234,7 +239,7 @@ def _merge(
         # of a big load, is skipped when a scan of the stage already yields that order.
         order = "" if in_order and not repeats else " ORDER BY _row"
         con.execute(
-            f"INSERT INTO {name} SELECT {cols}, _key, {src}, _row, {ingest_id} FROM _cand{order}"
+            f"INSERT INTO {name} SELECT {cols}, {skey}, {src}, _row, {ingest_id} FROM _cand{order}"
         )
     _crash_point("after_insert")
     con.execute("DROP TABLE _cand" if repeats else "DROP VIEW _cand")

@@ -199,7 +199,9 @@ TABLES: dict[str, Table] = {
     )
 }
 
-# Bookkeeping columns added to every canonical table in the warehouse.
+# Bookkeeping columns added to every canonical table in the warehouse. ``_key`` identifies a
+# row of a table without a natural id; in a table with one (orders, users, items) the id
+# column is the key and ``_key`` is NULL.
 META_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_key", "VARCHAR"),
     ("_source", "VARCHAR"),
