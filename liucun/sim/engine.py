@@ -1,0 +1,454 @@
+"""The day-by-day engine: customers live, browse, buy, review, get contacted and leave.
+
+Each day is a handful of vectorised numpy steps over all customers (no per-event Python
+loops). Within a day the order is fixed, and the truth module follows the same order:
+campaign contact (may drive away) → purchase draw → dropout after a purchase → the
+daily hazard. Records are collected as column arrays per canonical table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from liucun.sim import actions as act
+from liucun.sim.calendar import HOUR_WEIGHTS
+from liucun.sim.population import (
+    BAD_EXPERIENCE_DROPOUT,
+    MEAN_EXTRA_ITEMS,
+    P_QTY2,
+    SHIPPING_FEE,
+    WELCOME_COUPON,
+    Catalog,
+    Customers,
+)
+
+NEVER = -(10**9)
+BROWSE_SESSIONS_PER_PURCHASE = 8.0  # browse-only sessions per expected purchase
+VIEWS_EXTRA = 3.0  # views per session = 1 + Poisson(VIEWS_EXTRA)
+P_CART_BROWSE = 0.06  # a browsed view is added to the cart with this probability
+P_REMOVE = 0.25  # a cart addition is later removed
+P_SEARCH = 0.4
+P_LOGIN = 0.3
+P_POPULAR_VIEW = 0.25  # views of popular items outside the customer's tastes
+P_REVIEW = 0.10
+P_REVIEW_BAD = 0.25  # extra chance to review after a bad experience
+P_SUPPORT_LATE = 0.6
+P_SUPPORT_BAD_ITEM = 0.4
+P_WELCOME = {"": 0.3, "multi_account": 1.0, "refund_abuser": 0.6, "fraud": 0.5}
+PRICE_RISE_SHARE = 0.15
+PRICE_RISE = 1.12
+PRICE_RISE_RATE_DROP = 0.4  # rate falls by this × the customer's weight on raised items
+
+
+class Columns:
+    """Column arrays for one table, appended per day and joined at the end."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[np.ndarray]] = defaultdict(list)
+
+    def add(self, **cols: np.ndarray) -> None:
+        n = {len(v) for v in cols.values()}
+        assert len(n) == 1, {k: len(v) for k, v in cols.items()}
+        if n.pop() == 0:
+            return
+        for k, v in cols.items():
+            self.parts[k].append(np.asarray(v))
+
+    def done(self) -> dict[str, np.ndarray]:
+        return {k: np.concatenate(v) for k, v in self.parts.items()}
+
+
+@dataclass
+class State:
+    """What changes over time, per customer."""
+
+    alive: np.ndarray
+    rate: np.ndarray
+    last_purchase: np.ndarray
+    lift: np.ndarray
+    lift_until: np.ndarray  # last day (inclusive) of the campaign window
+    coupon_kind: np.ndarray  # "" | action name of an unused campaign coupon
+    coupon_code: np.ndarray
+    coupon_until: np.ndarray
+    free_ship_until: np.ndarray
+    opted_out: np.ndarray
+    died_day: np.ndarray
+    n_orders: np.ndarray
+    contacts: list[tuple[int, np.ndarray]] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, cust: Customers) -> State:
+        n = cust.size
+        return cls(
+            alive=np.ones(n, bool),
+            rate=cust.rate.copy(),
+            last_purchase=np.full(n, NEVER, np.int64),
+            lift=np.ones(n),
+            lift_until=np.full(n, -1, np.int64),
+            coupon_kind=np.full(n, "", dtype=object),
+            coupon_code=np.full(n, "", dtype=object),
+            coupon_until=np.full(n, -1, np.int64),
+            free_ship_until=np.full(n, -1, np.int64),
+            opted_out=np.zeros(n, bool),
+            died_day=np.full(n, -1, np.int64),
+            n_orders=np.zeros(n, np.int64),
+        )
+
+    def snapshot(self) -> State:
+        return State(
+            **{
+                k: (v.copy() if isinstance(v, np.ndarray) else list(v))
+                for k, v in self.__dict__.items()
+            }
+        )
+
+
+class Engine:
+    """Runs the shop one day at a time; ``day_factor[t]`` is the calendar's demand."""
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        cust: Customers,
+        cat: Catalog,
+        day_factor: np.ndarray,
+        day0_us: int,
+        campaign_days: dict[int, str],
+        price_rise_day: int | None,
+    ) -> None:
+        self.rng = rng
+        self.cust = cust
+        self.cat = cat
+        self.s = day_factor
+        self.day0_us = day0_us
+        self.campaign_days = campaign_days
+        self.price_rise_day = price_rise_day
+        self.state = State.start(cust)
+        self.events = Columns()
+        self.orders = Columns()
+        self.lines = Columns()
+        self.reviews = Columns()
+        self.treatments = Columns()
+        self.price_changes: list[tuple[int, np.ndarray, np.ndarray]] = []
+        self._order_seq = 0
+        self._session_seq = 0
+        self.bad_item_p = cat.bad_item
+        self._cum_w = np.cumsum(cust.weights, axis=1)
+        self._pop_cum = np.cumsum(cat.popularity)
+        self._hour_cum = np.cumsum(HOUR_WEIGHTS)
+        self._leaf = np.array([c.rsplit("/", 1)[1] for c in cat.category])
+        self._welcome_p = np.array([P_WELCOME[k] for k in cust.abuse_kind])
+
+    # -- helpers -----------------------------------------------------------------------
+    def _ts(self, day: int | np.ndarray, seconds: np.ndarray) -> np.ndarray:
+        return (
+            self.day0_us
+            + (np.asarray(day, np.int64) * 86_400 + seconds.astype(np.int64)) * 1_000_000
+        )
+
+    def _session_start(self, n: int) -> np.ndarray:
+        hour = np.searchsorted(self._hour_cum, self.rng.random(n) * self._hour_cum[-1])
+        return np.minimum(hour, 23) * 3600 + self.rng.integers(0, 3600, n)
+
+    def _pick(self, who: np.ndarray) -> np.ndarray:
+        """One item per entry of ``who``, drawn from that customer's tastes."""
+        u = self.rng.random(len(who))
+        k = (self._cum_w[who] < u[:, None]).sum(axis=1)
+        k = np.minimum(k, self.cust.candidates.shape[1] - 1)
+        return self.cust.candidates[who, k]
+
+    def _popular(self, n: int) -> np.ndarray:
+        return np.minimum(np.searchsorted(self._pop_cum, self.rng.random(n)), self.cat.size - 1)
+
+    def _event(self, user, ts, etype, item=None, session=None, value=None, props=None) -> None:
+        n = len(user)
+        self.events.add(
+            user=np.asarray(user, np.int64),
+            ts=np.asarray(ts, np.int64),
+            type=np.full(n, etype, dtype=object),
+            item=np.full(n, -1, np.int64) if item is None else np.asarray(item, np.int64),
+            session=np.full(n, -1, np.int64) if session is None else np.asarray(session, np.int64),
+            value=np.full(n, np.nan) if value is None else np.asarray(value, float),
+            props=np.full(n, "", dtype=object)
+            if props is None
+            else np.asarray(props, dtype=object),
+        )
+
+    # -- the day -------------------------------------------------------------------------
+    def step(self, t: int, campaigns: bool = True) -> None:
+        st, cust, rng = self.state, self.cust, self.rng
+        if self.price_rise_day is not None and t == self.price_rise_day:
+            self._raise_prices(t)
+        if campaigns and t in self.campaign_days:
+            self._campaign(t, self.campaign_days[t])
+        active = st.alive & (cust.arrival <= t)
+        lift = np.where(st.lift_until >= t, st.lift, 1.0)
+        q = 1.0 - np.exp(-st.rate * self.s[t] * lift)
+        regular = active & (cust.arrival < t) & (rng.random(cust.size) < q)
+        arriving = active & (cust.arrival == t)
+        new = arriving & (rng.random(cust.size) < cust.first_buy)
+        buyers = np.flatnonzero(regular | new)
+        if len(buyers):
+            self._orders(t, buyers, new[buyers])
+        # Drop out: after a purchase (worse after a bad one), then the daily hazard.
+        self._browse(t, np.flatnonzero(active))
+        hazard = active & st.alive & (rng.random(cust.size) < cust.hazard)
+        self._die(np.flatnonzero(hazard), t)
+
+    def _die(self, idx: np.ndarray, t: int) -> None:
+        st = self.state
+        idx = idx[st.alive[idx]]
+        st.alive[idx] = False
+        st.died_day[idx] = t
+
+    def _raise_prices(self, t: int) -> None:
+        cat, cust, st = self.cat, self.cust, self.state
+        raised = self.rng.random(cat.size) < PRICE_RISE_SHARE
+        old = cat.price.copy()
+        cat.price[raised] = np.floor(cat.price[raised] * PRICE_RISE) + 0.9
+        self.price_changes.append((t, np.flatnonzero(raised), old[raised]))
+        exposure = (cust.weights * raised[cust.candidates]).sum(axis=1)
+        st.rate *= 1.0 - PRICE_RISE_RATE_DROP * exposure
+
+    def _campaign(self, t: int, campaign_id: str) -> None:
+        st, cust, rng = self.state, self.cust, self.rng
+        known = (cust.arrival < t) & ~st.opted_out
+        idx = np.flatnonzero(known & (rng.random(cust.size) < act.CAMPAIGN_SHARE))
+        if not len(idx):
+            return
+        choice = rng.integers(0, len(act.ACTION_NAMES), len(idx))
+        control = rng.random(len(idx)) < act.CONTROL_SHARE
+        secs = 9 * 3600 + rng.integers(0, 3 * 3600, len(idx))
+        ts = self._ts(t, secs)
+        names = np.array(act.ACTION_NAMES, dtype=object)[choice]
+        costs = np.array([act.ACTIONS[a].contact_cost for a in act.ACTION_NAMES])[choice]
+        self.treatments.add(
+            user=idx,
+            ts=ts,
+            campaign=np.full(len(idx), campaign_id, dtype=object),
+            action=names,
+            arm=np.where(control, "control", "treatment"),
+            cost=np.where(control, 0.0, costs),
+        )
+        for k, name in enumerate(act.ACTION_NAMES):
+            self.contact(t, idx[(choice == k) & ~control], name, campaign_id)
+
+    def contact(self, t: int, who: np.ndarray, name: str, campaign_id: str) -> None:
+        """Give action ``name`` to customers ``who`` at the start of day ``t``."""
+        st, cust, rng = self.state, self.cust, self.rng
+        a = act.ACTIONS[name]
+        if not len(who):
+            return
+        r = act.recency(st.last_purchase[who], t, cust.arrival[who])
+        st.contacts.append((t, who))
+        gone = st.alive[who] & (rng.random(len(who)) < act.aversion(a, cust, who))
+        leavers = who[gone]
+        optout = leavers[rng.random(len(leavers)) < act.OPT_OUT_SHARE]
+        st.opted_out[optout] = True
+        self._event(
+            optout, self._ts(t, 12 * 3600 + rng.integers(0, 8 * 3600, len(optout))), "opt_out"
+        )
+        self._die(leavers, t)
+        st.lift[who] = 1.0 + act.lift(a, cust, who, r)
+        st.lift_until[who] = t + a.window_days - 1
+        if a.kind in ("fixed", "pct"):
+            st.coupon_kind[who] = name
+            st.coupon_code[who] = f"{name.upper()}-{campaign_id}"
+            st.coupon_until[who] = t + a.window_days - 1
+        elif a.kind == "free_shipping":
+            st.free_ship_until[who] = t + a.window_days - 1
+
+    def _orders(self, t: int, buyers: np.ndarray, is_new: np.ndarray) -> None:
+        st, cust, cat, rng = self.state, self.cust, self.cat, self.rng
+        nb = len(buyers)
+        oid = self._order_seq + np.arange(nb)
+        self._order_seq += nb
+        n_lines = 1 + rng.poisson(MEAN_EXTRA_ITEMS, nb)
+        line_order = np.repeat(np.arange(nb), n_lines)
+        line_cust = buyers[line_order]
+        item = self._pick(line_cust)
+        qty = 1 + (rng.random(len(item)) < P_QTY2)
+        price = cat.price[item]
+        gross = np.bincount(line_order, price * qty, minlength=nb)
+        first_line = np.cumsum(n_lines) - n_lines
+        first_item = item[first_line]
+        secs = self._session_start(nb)
+        ts = self._ts(t, secs)
+
+        # Offers: a campaign coupon (once, in its window), free shipping, a welcome coupon.
+        discount = np.zeros(nb)
+        code = np.full(nb, "", dtype=object)
+        has_coupon = (st.coupon_kind[buyers] != "") & (st.coupon_until[buyers] >= t)
+        fixed = has_coupon & (st.coupon_kind[buyers] == "coupon_fixed")
+        pct = has_coupon & (st.coupon_kind[buyers] == "coupon_pct")
+        discount[fixed] = act.ACTIONS["coupon_fixed"].value
+        discount[pct] = np.round(gross[pct] * act.ACTIONS["coupon_pct"].value, 2)
+        code[has_coupon] = st.coupon_code[buyers[has_coupon]]
+        st.coupon_kind[buyers[has_coupon]] = ""
+        welcome_p = self._welcome_p[buyers]
+        welcome = is_new & ~has_coupon & (rng.random(nb) < welcome_p)
+        discount[welcome] = WELCOME_COUPON[1]
+        code[welcome] = WELCOME_COUPON[0]
+        free_ship = st.free_ship_until[buyers] >= t
+        discount[free_ship] += SHIPPING_FEE
+        code[free_ship & (code == "")] = "FREESHIP"
+        amount = np.round(gross + SHIPPING_FEE - discount, 2)
+
+        # Outcome: cancelled, refunded (days later), or paid; late or disappointing.
+        u = rng.random(nb)
+        cancel_p = cust.cancel_rate[buyers]
+        status = np.where(
+            u < cancel_p,
+            "cancelled",
+            np.where(u < cancel_p + cust.refund_rate[buyers], "refunded", "paid"),
+        )
+        change_ts = np.where(
+            status == "cancelled",
+            ts + rng.integers(1, 86_400, nb) * 10**6,
+            ts + rng.integers(3, 15, nb) * 86_400 * 10**6,
+        )
+        change_ts = np.where(status == "paid", -1, change_ts)
+        late = rng.random(nb) < cust.late_rate[buyers]
+        bad_item = rng.random(nb) < self.bad_item_p[first_item]
+        self.orders.add(
+            order=oid,
+            user=buyers,
+            ts=ts,
+            amount=amount,
+            quantity=np.bincount(line_order, qty, minlength=nb),
+            status=status.astype(object),
+            change_ts=change_ts,
+            code=code,
+            discount=np.round(discount, 2),
+            late=late,
+            bad_item=bad_item,
+        )
+        self.lines.add(order=oid[line_order], item=item, qty=qty, price=price)
+
+        # The purchase session: a few views, the cart, the purchase, the coupon.
+        sess = self._session_seq + np.arange(nb)
+        self._session_seq += nb
+        n_other = rng.poisson(1.0, nb)
+        other_order = np.repeat(np.arange(nb), n_other)
+        view_order = np.concatenate([other_order, line_order])
+        view_item = np.concatenate([self._pick(buyers[other_order]), item])
+        view_ts = ts[view_order] - rng.integers(60, 1800, len(view_order)) * 10**6
+        self._event(buyers[view_order], view_ts, "view", view_item, sess[view_order])
+        self._event(
+            line_cust,
+            ts[line_order] - rng.integers(10, 300, len(item)) * 10**6,
+            "add_to_cart",
+            item,
+            sess[line_order],
+        )
+        props = np.char.add(np.char.add('{"order_id": "o', oid[line_order].astype(str)), '"}')
+        self._event(
+            line_cust,
+            ts[line_order],
+            "purchase",
+            item,
+            sess[line_order],
+            price * qty,
+            props.astype(object),
+        )
+        used = np.flatnonzero(code != "")
+        cprops = np.char.add(np.char.add('{"coupon_code": "', code[used].astype(str)), '"}')
+        self._event(
+            buyers[used],
+            ts[used],
+            "coupon_redeem",
+            None,
+            sess[used],
+            discount[used],
+            cprops.astype(object),
+        )
+        refunded = np.flatnonzero(status == "refunded")
+        self._event(
+            buyers[refunded],
+            change_ts[refunded],
+            "refund",
+            first_item[refunded],
+            None,
+            amount[refunded],
+        )
+
+        # Afterwards: support contacts and reviews, both following the experience.
+        for flag, p, reason in (
+            (late, P_SUPPORT_LATE, "late_delivery"),
+            (bad_item, P_SUPPORT_BAD_ITEM, "item_quality"),
+        ):
+            who = np.flatnonzero(flag & (rng.random(nb) < p))
+            sprops = np.full(len(who), f'{{"reason": "{reason}"}}', dtype=object)
+            self._event(
+                buyers[who],
+                ts[who] + rng.integers(2, 8, len(who)) * 86_400 * 10**6,
+                "support",
+                None,
+                None,
+                None,
+                sprops,
+            )
+        bad = late | bad_item
+        writes = rng.random(nb) < P_REVIEW + P_REVIEW_BAD * bad
+        w = np.flatnonzero(writes & (status != "cancelled"))
+        quality = cat.quality[first_item[w]]
+        score = 1.4 + 4.0 * quality - 1.3 * late[w] - 1.6 * bad_item[w] + rng.normal(0, 0.7, len(w))
+        rating = np.clip(np.round(score), 1, 5).astype(np.int64)
+        rts = ts[w] + rng.integers(4, 13, len(w)) * 86_400 * 10**6
+        self.reviews.add(user=buyers[w], ts=rts, item=first_item[w], rating=rating, late=late[w])
+        self._event(buyers[w], rts, "review", first_item[w], None, rating)
+
+        st.last_purchase[buyers] = t
+        st.n_orders[buyers] += 1
+        drop = np.minimum(cust.dropout[buyers] + BAD_EXPERIENCE_DROPOUT * bad, 1.0)
+        self._die(buyers[rng.random(nb) < drop], t)
+
+    def _browse(self, t: int, active: np.ndarray) -> None:
+        """Browse-only sessions: searches, views, carts mostly abandoned."""
+        st, rng = self.state, self.rng
+        rate = BROWSE_SESSIONS_PER_PURCHASE * st.rate[active] * self.s[t]
+        n_sess = rng.poisson(rate)
+        who = np.repeat(active, n_sess)
+        ns = len(who)
+        if not ns:
+            return
+        sess = self._session_seq + np.arange(ns)
+        self._session_seq += ns
+        start = self._ts(t, self._session_start(ns))
+        login = np.flatnonzero(rng.random(ns) < P_LOGIN)
+        self._event(who[login], start[login], "login", None, sess[login])
+        search = np.flatnonzero(rng.random(ns) < P_SEARCH)
+        q_item = self._pick(who[search])
+        leaf = self._leaf[q_item]
+        qprops = np.char.add(np.char.add('{"query": "', leaf.astype(str)), '"}')
+        self._event(
+            who[search],
+            start[search] + 5 * 10**6,
+            "search",
+            None,
+            sess[search],
+            None,
+            qprops.astype(object),
+        )
+        n_views = 1 + rng.poisson(VIEWS_EXTRA, ns)
+        v_sess = np.repeat(np.arange(ns), n_views)
+        v_who = who[v_sess]
+        popular = rng.random(len(v_sess)) < P_POPULAR_VIEW
+        item = self._pick(v_who)
+        item[popular] = self._popular(int(popular.sum()))
+        # Views follow each other 15 s to 3 min apart within their session.
+        cum = np.cumsum(rng.integers(15, 180, len(v_sess)) * 10**6)
+        base = np.concatenate([[0], cum])[np.cumsum(n_views) - n_views]
+        v_ts = start[v_sess] + 10 * 10**6 + cum - np.repeat(base, n_views)
+        self._event(v_who, v_ts, "view", item, sess[v_sess])
+        cart = np.flatnonzero(rng.random(len(v_sess)) < P_CART_BROWSE)
+        self._event(
+            v_who[cart], v_ts[cart] + 20 * 10**6, "add_to_cart", item[cart], sess[v_sess[cart]]
+        )
+        rm = cart[rng.random(len(cart)) < P_REMOVE]
+        self._event(
+            v_who[rm], v_ts[rm] + 60 * 10**6, "remove_from_cart", item[rm], sess[v_sess[rm]]
+        )

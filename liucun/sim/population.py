@@ -1,0 +1,348 @@
+"""Who and what the simulated shop holds: a catalogue and a population of customers.
+
+Everything latent lives here as arrays (one row per item or customer), drawn once from a
+seeded generator. The engine moves these customers through time; the truth module reads
+the same arrays to compute exact expectations, so nothing is estimated twice.
+
+Latent customer process (BG/NBD-like, with a small daily hazard as in Pareto/NBD):
+a customer who is alive buys on a day with probability ``1 - exp(-rate * season * lift)``;
+after each purchase they drop out with probability ``dropout + BAD_EXPERIENCE_DROPOUT`` if
+the order went badly (late delivery or a poor item), else ``dropout``; every day they also
+drop out with probability ``hazard``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TOP_CATEGORIES: dict[str, dict[str, tuple[str, ...]]] = {
+    "apparel": {
+        "women": ("dresses", "tops", "coats"),
+        "men": ("shirts", "jeans", "jackets"),
+        "shoes": ("sneakers", "boots"),
+    },
+    "beauty": {
+        "skincare": ("serum", "cream", "cleanser"),
+        "makeup": ("lipstick", "foundation"),
+        "fragrance": ("perfume", "body-mist"),
+    },
+    "electronics": {
+        "phones": ("smartphones", "cases", "chargers"),
+        "audio": ("earbuds", "speakers"),
+        "computers": ("laptops", "keyboards"),
+    },
+    "home": {
+        "kitchen": ("cookware", "knives", "storage"),
+        "bedding": ("pillows", "sheets"),
+        "decor": ("lamps", "frames"),
+    },
+    "food": {
+        "snacks": ("nuts", "chips", "cookies"),
+        "drinks": ("tea", "coffee"),
+        "fresh": ("fruit", "seafood"),
+    },
+    "sports": {
+        "fitness": ("yoga-mats", "dumbbells"),
+        "outdoor": ("tents", "backpacks"),
+        "cycling": ("helmets", "lights"),
+    },
+    "books": {
+        "fiction": ("novels", "sci-fi"),
+        "nonfiction": ("business", "history"),
+        "kids": ("picture-books", "comics"),
+    },
+    "toys": {
+        "building": ("blocks", "models"),
+        "dolls": ("plush", "figures"),
+        "games": ("board-games", "puzzles"),
+    },
+}
+# Typical price level per top category (median, in the shop's currency).
+PRICE_MEDIAN = {
+    "apparel": 129,
+    "beauty": 99,
+    "electronics": 399,
+    "home": 89,
+    "food": 39,
+    "sports": 149,
+    "books": 45,
+    "toys": 79,
+}
+CATEGORY_SHARE = {
+    "apparel": 0.2,
+    "beauty": 0.14,
+    "electronics": 0.12,
+    "home": 0.14,
+    "food": 0.14,
+    "sports": 0.09,
+    "books": 0.08,
+    "toys": 0.09,
+}
+BRAND_STEMS = (
+    "Lumi",
+    "Nord",
+    "Hua",
+    "Zen",
+    "Kai",
+    "Mira",
+    "Tao",
+    "Vela",
+    "Orin",
+    "Soma",
+    "Yun",
+    "Feng",
+    "Aria",
+    "Bolt",
+    "Cove",
+)
+REGIONS = ("east", "north", "south", "central", "southwest", "northeast", "northwest")
+REGION_SHARE = np.array([0.3, 0.18, 0.22, 0.1, 0.09, 0.06, 0.05])
+# Late-delivery probability by region: remote regions wait longer (observable via region).
+REGION_LATE = np.array([0.04, 0.05, 0.05, 0.07, 0.1, 0.12, 0.16])
+CHANNELS = ("organic", "search_ads", "social", "referral", "deals")
+CHANNEL_SHARE = np.array([0.35, 0.25, 0.18, 0.1, 0.12])
+
+N_FACTORS = 8
+N_CANDIDATES = 40  # items a customer actually considers, drawn by true utility
+PRICE_FLOOR = 15.0  # every item costs more than the fixed coupon, so it is always usable
+SHIPPING_FEE = 6.0
+MEAN_EXTRA_ITEMS = 0.5  # items per order = 1 + Poisson(0.5)
+P_QTY2 = 0.15  # each line has quantity 2 with this probability, else 1
+CANCEL_RATE = 0.02
+BAD_EXPERIENCE_DROPOUT = 0.25
+NEW_CUSTOMER_FIRST_BUY = 0.45  # chance that a new sign-up buys on the day they arrive
+WELCOME_COUPON = ("NEW10", 10.0)  # first-order coupon some new customers use
+
+
+@dataclass
+class Catalog:
+    item_id: np.ndarray  # str
+    top: np.ndarray  # int index into TOP_CATEGORIES
+    category: np.ndarray  # str path "a/b/c"
+    price: np.ndarray  # float, current price (the engine raises some)
+    popularity: np.ndarray  # float, sums to 1 (Zipf)
+    quality: np.ndarray  # float in (0, 1)
+    factors: np.ndarray  # (M, N_FACTORS)
+    brand: np.ndarray
+    title: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return len(self.item_id)
+
+    @property
+    def bad_item(self) -> np.ndarray:
+        """Chance an order of this item disappoints (broken, not as described)."""
+        return 0.3 * (1.0 - self.quality) ** 2
+
+
+@dataclass
+class Customers:
+    user_id: np.ndarray  # str
+    arrival: np.ndarray  # int day index (negative: signed up before the simulated window)
+    rate: np.ndarray  # daily purchase rate while alive
+    dropout: np.ndarray  # dropout probability after a purchase
+    hazard: np.ndarray  # daily dropout probability
+    factors: np.ndarray  # (N, N_FACTORS)
+    candidates: np.ndarray  # (N, N_CANDIDATES) item indices, best first
+    weights: np.ndarray  # (N, N_CANDIDATES) choice probabilities (rows sum to 1)
+    utility: np.ndarray  # (N, N_CANDIDATES) true utility of the candidates
+    discount_sensitivity: np.ndarray  # in [0, 1]: how much offers move them
+    contact_aversion: np.ndarray  # in [0, 1]: how much being contacted drives them away
+    region: np.ndarray  # int index into REGIONS
+    channel: np.ndarray  # int index into CHANNELS
+    lang: np.ndarray  # "zh" | "en"
+    refund_rate: np.ndarray
+    cancel_rate: np.ndarray
+    first_buy: np.ndarray  # chance of buying on the arrival day
+    abuse_kind: np.ndarray  # "" | "multi_account" | "refund_abuser" | "fraud"
+    device_id: np.ndarray  # str; shared inside a ring of fake accounts
+    signup_offset_s: np.ndarray  # seconds into the arrival day
+
+    @property
+    def size(self) -> int:
+        return len(self.user_id)
+
+    @property
+    def late_rate(self) -> np.ndarray:
+        return REGION_LATE[self.region]
+
+
+def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width))
+
+
+def make_catalog(rng: np.random.Generator, n_items: int) -> Catalog:
+    tops = list(TOP_CATEGORIES)
+    share = np.array([CATEGORY_SHARE[t] for t in tops])
+    top = rng.choice(len(tops), size=n_items, p=share / share.sum())
+    category = np.empty(n_items, dtype=object)
+    for k, t in enumerate(tops):
+        leaves = [f"{t}/{sub}/{leaf}" for sub, ls in TOP_CATEGORIES[t].items() for leaf in ls]
+        idx = np.flatnonzero(top == k)
+        category[idx] = np.array(leaves, dtype=object)[rng.integers(0, len(leaves), len(idx))]
+    median = np.array([PRICE_MEDIAN[tops[k]] for k in top], dtype=float)
+    raw = median * rng.lognormal(0.0, 0.55, n_items)
+    price = np.maximum(np.floor(raw) + 0.9, PRICE_FLOOR)
+    rank = rng.permutation(n_items) + 1
+    pop = 1.0 / rank**0.95
+    quality = rng.beta(6.0, 2.0, n_items)
+    centres = rng.normal(0, 1, (len(tops), N_FACTORS))
+    factors = centres[top] + 0.6 * rng.normal(0, 1, (n_items, N_FACTORS))
+    brand_idx = rng.integers(0, len(BRAND_STEMS), n_items)
+    brand = np.array(
+        [f"{BRAND_STEMS[b]}{tops[t][:2].upper()}" for b, t in zip(brand_idx, top, strict=True)]
+    )
+    leaf = np.array([c.rsplit("/", 1)[1] for c in category])
+    model = rng.integers(100, 999, n_items).astype(str)
+    title = np.char.add(np.char.add(np.char.add(brand, " "), leaf.astype(str)), " ")
+    title = np.char.add(title, model)
+    return Catalog(
+        item_id=_ids("i", n_items, len(str(n_items))),
+        top=top,
+        category=category.astype(str),
+        price=price,
+        popularity=pop / pop.sum(),
+        quality=quality,
+        factors=factors,
+        brand=brand,
+        title=title,
+    )
+
+
+def _candidates(
+    rng: np.random.Generator, factors: np.ndarray, price_sens: np.ndarray, cat: Catalog
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each customer's considered items (top true utility) and choice weights, in chunks."""
+    n = len(factors)
+    cand = np.empty((n, N_CANDIDATES), dtype=np.int64)
+    util = np.empty((n, N_CANDIDATES))
+    log_pop = np.log(cat.popularity)
+    log_price = np.log(cat.price)
+    chunk = max(1, 4_000_000 // cat.size)
+    for s in range(0, n, chunk):
+        e = min(n, s + chunk)
+        u = factors[s:e] @ cat.factors.T / np.sqrt(N_FACTORS) + 0.5 * log_pop
+        u -= price_sens[s:e, None] * log_price[None, :]
+        top = np.argpartition(-u, N_CANDIDATES - 1, axis=1)[:, :N_CANDIDATES]
+        tu = np.take_along_axis(u, top, axis=1)
+        order = np.argsort(-tu, axis=1, kind="stable")
+        cand[s:e] = np.take_along_axis(top, order, axis=1)
+        util[s:e] = np.take_along_axis(tu, order, axis=1)
+    w = np.exp(1.5 * (util - util[:, :1]))
+    w /= w.sum(axis=1, keepdims=True)
+    return cand, w, util
+
+
+def make_customers(
+    rng: np.random.Generator,
+    n_users: int,
+    day_factor: np.ndarray,
+    cat: Catalog,
+    lang: str = "mixed",
+    abuse_share: float = 0.01,
+) -> Customers:
+    """Customers arriving over the days of ``day_factor`` (35% already there at the start).
+
+    New sign-ups follow the calendar too (promotions bring new customers).
+    """
+    n = n_users
+    n_days = len(day_factor)
+    existing = rng.random(n) < 0.35
+    arrive = rng.choice(n_days, size=n, p=day_factor / day_factor.sum())
+    arrival = np.where(existing, -rng.integers(1, 730, n), arrive)
+    region = rng.choice(len(REGIONS), size=n, p=REGION_SHARE)
+    channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_SHARE)
+    deal_seeker = channel == CHANNELS.index("deals")
+    sens = np.clip(rng.beta(2.0, 3.5, n) + 0.3 * deal_seeker, 0, 1)
+    rate = rng.gamma(0.9, 1.0 / (0.9 * 35.0), n)  # mean: one order per 35 days when alive
+    dropout = rng.beta(1.4, 3.0, n)
+    hazard = rng.gamma(2.0, 1.0 / (2.0 * 700.0), n)
+    # A minority dislike being contacted; more of them among frequent, loyal buyers.
+    loyal = rate > np.quantile(rate, 0.7)
+    averse = rng.random(n) < np.where(loyal, 0.25, 0.08)
+    aversion = np.where(averse, rng.uniform(0.4, 1.0, n), 0.0)
+    tops = rng.dirichlet(np.full(len(TOP_CATEGORIES), 0.35), n)
+    centres = np.zeros((len(TOP_CATEGORIES), N_FACTORS))
+    for k in range(len(TOP_CATEGORIES)):
+        centres[k] = cat.factors[cat.top == k].mean(axis=0) if (cat.top == k).any() else 0
+    factors = tops @ centres + 0.5 * rng.normal(0, 1, (n, N_FACTORS))
+    cand, w, util = _candidates(rng, factors, 0.3 * sens, cat)
+    langs = np.where(rng.random(n) < 0.7, "zh", "en") if lang == "mixed" else np.full(n, lang)
+    refund = np.full(n, 0.03)
+    cancel = np.full(n, CANCEL_RATE)
+    first_buy = np.full(n, NEW_CUSTOMER_FIRST_BUY)
+    abuse = np.full(n, "", dtype=object)
+    device = np.char.add("dev", np.char.zfill(rng.permutation(n).astype(str), 7)).astype(object)
+    signup_s = rng.integers(8 * 3600, 23 * 3600, n)
+
+    # Abusers: rings of fresh accounts sharing a device, refund abusers, card fraud.
+    n_abuse = round(abuse_share * n)
+    if n_abuse:
+        pool = rng.permutation(np.flatnonzero(~existing))
+        n_ring = int(0.6 * n_abuse)
+        n_refund = int(0.3 * n_abuse)
+        ring_ids = pool[:n_ring]
+        pos = 0
+        while pos < len(ring_ids):
+            size = int(rng.integers(5, 13))
+            members = ring_ids[pos : pos + size]
+            day = arrival[members[0]]
+            arrival[members] = np.minimum(
+                day + rng.integers(0, 3, len(members)), max(n_days - 1, 0)
+            )
+            device[members] = device[members[0]]
+            signup_s[members] = signup_s[members[0]] + rng.integers(0, 1800, len(members))
+            pos += size
+        abuse[ring_ids] = "multi_account"
+        first_buy[ring_ids] = 0.95
+        refund[ring_ids] = 0.5
+        dropout[ring_ids] = 1.0  # one order with the welcome coupon, then gone
+        refunders = pool[n_ring : n_ring + n_refund]
+        abuse[refunders] = "refund_abuser"
+        refund[refunders] = 0.6
+        sens[refunders] = 1.0
+        fraud = pool[n_ring + n_refund : n_abuse]
+        abuse[fraud] = "fraud"
+        first_buy[fraud] = 1.0
+        refund[fraud] = 0.0
+        cancel[fraud] = 0.7  # charged back
+        rate[fraud] = 0.3
+        dropout[fraud] = 0.5
+    signup_s = np.minimum(signup_s, 86_399)
+    return Customers(
+        user_id=_ids("u", n, len(str(n))),
+        arrival=arrival,
+        rate=rate,
+        dropout=dropout,
+        hazard=hazard,
+        factors=factors,
+        candidates=cand,
+        weights=w,
+        utility=util,
+        discount_sensitivity=sens,
+        contact_aversion=aversion,
+        region=region,
+        channel=channel,
+        lang=langs,
+        refund_rate=refund,
+        cancel_rate=cancel,
+        first_buy=first_buy,
+        abuse_kind=abuse.astype(str),
+        device_id=device.astype(str),
+        signup_offset_s=signup_s,
+    )
+
+
+def expected_gross(cust: Customers, price: np.ndarray) -> np.ndarray:
+    """Expected goods value of one order at the given item prices."""
+    per_item = (cust.weights * price[cust.candidates]).sum(axis=1)
+    return (1.0 + MEAN_EXTRA_ITEMS) * (1.0 + P_QTY2) * per_item
+
+
+def bad_order_probability(cust: Customers, cat: Catalog) -> np.ndarray:
+    """Chance one order goes badly: late, or its first item disappoints."""
+    bad_item = (cust.weights * cat.bad_item[cust.candidates]).sum(axis=1)
+    return 1.0 - (1.0 - cust.late_rate) * (1.0 - bad_item)

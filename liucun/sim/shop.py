@@ -1,0 +1,159 @@
+"""``simulate()``: a shop over D days plus an H-day holdout, with its ground truth.
+
+Layout written under ``out``::
+
+    users.parquet items.parquet events.parquet orders.parquet order_items.parquet
+    reviews.parquet treatments.parquet          days [start, start + D): what models see
+    truth/holdout/*.parquet                     days [D, D + H), no new intervention
+    truth/customers.parquet                     per customer known at D: true outcomes
+    truth/effects.parquet                       per customer × action: true uplift, cost
+    truth/preferences.parquet                   true top items per customer
+    truth/demand.parquet                        true expected units per item per day
+    truth/simulation.json                       parameters and row counts
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from liucun.sim import actions as act
+from liucun.sim import output, truth
+from liucun.sim.calendar import day_multipliers
+from liucun.sim.engine import Engine
+from liucun.sim.population import make_catalog, make_customers
+from liucun.sim.text import review_texts
+
+DEFAULT_START = dt.date(2024, 1, 1)
+
+
+@dataclass
+class SimResult:
+    out: str
+    users: int
+    days: int
+    holdout_days: int
+    seed: int
+    start: str
+    lang: str
+    counts: dict[str, int]
+    holdout_counts: dict[str, int]
+    seconds: float
+
+
+def n_items_for(users: int) -> int:
+    return int(np.clip(users // 8, 200, 4000))
+
+
+def campaign_days(start: dt.date, days: int) -> dict[int, str]:
+    """The 5th of every month whose whole coupon window ends before day ``days``."""
+    window = max(a.window_days for a in act.ACTIONS.values())
+    out: dict[int, str] = {}
+    d = dt.date(start.year, start.month, 5)
+    while True:
+        t = (d - start).days
+        if t + window > days:
+            break
+        if t >= 0:
+            out[t] = f"cmp-{d:%Y%m}"
+        d = dt.date(d.year + d.month // 12, d.month % 12 + 1, 5)
+    return out
+
+
+def simulate(
+    out: str | Path,
+    users: int = 5000,
+    days: int = 365,
+    holdout_days: int = 90,
+    seed: int = 7,
+    start: dt.date = DEFAULT_START,
+    lang: str = "mixed",
+) -> SimResult:
+    """Simulate a shop and write its canonical files and ground truth under ``out``."""
+    if users < 1 or days < 1 or holdout_days < 0:
+        raise ValueError("users and days must be positive, holdout days not negative")
+    if lang not in ("zh", "en", "mixed"):
+        raise ValueError(f"lang must be zh, en or mixed, not {lang!r}")
+    t0 = time.perf_counter()
+    out = Path(out)
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
+    total = days + holdout_days
+    cat = make_catalog(rngs[0], n_items_for(users))
+    season = day_multipliers(start, total)
+    cust = make_customers(rngs[1], users, season, cat, lang=lang)
+    day0_us = (
+        int((dt.datetime.combine(start, dt.time()) - dt.datetime(1970, 1, 1)).total_seconds())
+        * 1_000_000
+    )
+    engine = Engine(
+        rngs[2],
+        cust,
+        cat,
+        season,
+        day0_us,
+        campaign_days(start, days),
+        price_rise_day=days // 2 if days >= 60 else None,
+    )
+    for t in range(days):
+        engine.step(t)
+    state = engine.state.snapshot()
+    hold = season[days:]
+    customers, effects = truth.customers_truth(cust, cat, state, days, hold)
+    dates = pd.date_range(start + dt.timedelta(days=days), periods=holdout_days, freq="D")
+    demand = truth.demand_truth(cust, cat, state, days, hold, dates)
+    for t in range(days, total):
+        engine.step(t, campaigns=False)
+
+    records = {
+        "events": engine.events.done(),
+        "orders": engine.orders.done(),
+        "lines": engine.lines.done(),
+        "reviews": engine.reviews.done(),
+        "treatments": engine.treatments.done(),
+    }
+    rv = records["reviews"]
+    texts = review_texts(
+        rngs[3],
+        rv["rating"],
+        cust.lang[rv["user"]],
+        output.top_category_names(cat, rv["item"]),
+        rv["late"],
+    )
+    counts = output.write_period(out, records, texts, cust, cat, day0_us, 0, days, True)
+    hold_counts = output.write_period(
+        out / "truth" / "holdout", records, texts, cust, cat, day0_us, days, total, False
+    )
+    tdir = out / "truth"
+    customers.assign(churn_date=_dates(start, customers["churn_day"])).drop(
+        columns="churn_day"
+    ).to_parquet(tdir / "customers.parquet", index=False)
+    effects.to_parquet(tdir / "effects.parquet", index=False)
+    truth.preferences_truth(cust, cat).to_parquet(tdir / "preferences.parquet", index=False)
+    demand.to_parquet(tdir / "demand.parquet", index=False)
+    result = SimResult(
+        str(out),
+        users,
+        days,
+        holdout_days,
+        seed,
+        start.isoformat(),
+        lang,
+        counts,
+        hold_counts,
+        round(time.perf_counter() - t0, 2),
+    )
+    meta = {k: v for k, v in asdict(result).items() if k != "seconds"}
+    meta["actions"] = {k: asdict(a) for k, a in act.ACTIONS.items()}
+    (tdir / "simulation.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return result
+
+
+def _dates(start: dt.date, day: pd.Series) -> pd.Series:
+    d = pd.to_datetime(start) + pd.to_timedelta(day.clip(lower=0), unit="D")
+    return d.where(day >= 0)

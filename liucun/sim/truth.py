@@ -1,0 +1,239 @@
+"""Exact expectations from the latent state: what would happen, with and without action.
+
+The engine's process is Markov per customer, so expectations need no Monte Carlo. For a
+customer alive at day D with daily purchase probability ``q_t`` and dropout ``p`` after
+a purchase and ``h`` per day (the engine's order within a day):
+
+    S_{t+1} = S_t (1 - q_t p) (1 - h)      P(alive at t)
+    A_{t+1} = A_t (1 - q_t) (1 - h)        P(alive at t and no purchase yet)
+    E[orders]        = Σ_t S_t q_t
+    P(any purchase)  = Σ_t A_t q_t
+    P(first in [0, W)) = Σ_{t<W} A_t q_t   (when a one-time coupon is redeemed)
+
+An action contacted at D multiplies survival by ``1 - aversion`` at once and the rate by
+``1 + lift`` for its window; its discount follows from the sums above.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from liucun.sim import actions as act
+from liucun.sim.engine import State
+from liucun.sim.population import (
+    BAD_EXPERIENCE_DROPOUT,
+    MEAN_EXTRA_ITEMS,
+    P_QTY2,
+    SHIPPING_FEE,
+    Catalog,
+    Customers,
+    bad_order_probability,
+    expected_gross,
+)
+
+
+def _paths(
+    rate: np.ndarray,
+    drop: np.ndarray,
+    hazard: np.ndarray,
+    season: np.ndarray,
+    lift: np.ndarray | None = None,
+    window: int = 0,
+    survive0: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    n = len(rate)
+    s = np.ones(n) if survive0 is None else survive0.copy()
+    a = s.copy()
+    orders = np.zeros(n)
+    first = np.zeros(n)
+    first_in_window = np.zeros(n)
+    orders_in_window = np.zeros(n)
+    for t, f in enumerate(season):
+        m = 1.0 + lift if (lift is not None and t < window) else 1.0
+        q = 1.0 - np.exp(-rate * f * m)
+        orders += s * q
+        first += a * q
+        if t < window:
+            first_in_window += a * q
+            orders_in_window += s * q
+        a = a * (1.0 - q) * (1.0 - hazard)
+        s = s * (1.0 - q * drop) * (1.0 - hazard)
+    return {
+        "orders": orders,
+        "p_any": first,
+        "first_in_window": first_in_window,
+        "orders_in_window": orders_in_window,
+    }
+
+
+def _order_value(cust: Customers, cat: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(expected goods value, value incl. shipping, chance an order is paid) per customer."""
+    gross = expected_gross(cust, cat.price)
+    return gross, gross + SHIPPING_FEE, 1.0 - cust.cancel_rate - cust.refund_rate
+
+
+def known_at(cust: Customers, day: int) -> np.ndarray:
+    return np.flatnonzero(cust.arrival < day)
+
+
+def customers_truth(
+    cust: Customers, cat: Catalog, state: State, day: int, season: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per known customer at ``day``: true outcomes over len(season) days, and effects."""
+    idx = known_at(cust, day)
+    alive = state.alive[idx]
+    rate = state.rate[idx] * alive  # the gone never buy again
+    drop = np.minimum(
+        cust.dropout[idx] + BAD_EXPERIENCE_DROPOUT * bad_order_probability(cust, cat)[idx], 1.0
+    )
+    hazard = cust.hazard[idx]
+    gross, value, paid = (x[idx] for x in _order_value(cust, cat))
+    base = _paths(rate, drop, hazard, season)
+    revenue0 = paid * base["orders"] * value
+    horizon = len(season)
+    rec = act.recency(state.last_purchase[idx], day, cust.arrival[idx])
+    effects = []
+    incr_fixed = None
+    for name, a in act.ACTIONS.items():
+        lift = act.lift(a, cust, idx, rec)
+        keep = 1.0 - act.aversion(a, cust, idx)
+        p = _paths(rate, drop, hazard, season, lift, a.window_days, keep)
+        if a.kind == "fixed":
+            disc = a.value * p["first_in_window"]
+        elif a.kind == "pct":
+            disc = a.value * gross * p["first_in_window"]
+        elif a.kind == "free_shipping":
+            disc = a.value * p["orders_in_window"]
+        else:
+            disc = np.zeros(len(idx))
+        revenue = paid * (p["orders"] * value - disc)
+        incr = revenue - revenue0
+        if name == "coupon_fixed":
+            incr_fixed = incr
+        effects.append(
+            pd.DataFrame(
+                {
+                    "user_id": cust.user_id[idx],
+                    "action": name,
+                    "incremental_revenue": incr,
+                    "expected_cost": a.contact_cost + disc,
+                    "horizon_days": horizon,
+                }
+            )
+        )
+    assert incr_fixed is not None
+    averse = cust.contact_aversion[idx] > 0
+    # Types by the fixed coupon's true effect: gone, driven away, buying anyway, moved.
+    response = np.select(
+        [
+            ~alive | (base["p_any"] < 0.02),
+            averse & (incr_fixed < 0),
+            (base["p_any"] >= 0.5) & (incr_fixed <= 2.0),
+            incr_fixed > 0.5,
+        ],
+        ["lost_cause", "sleeping_dog", "sure_thing", "persuadable"],
+        default="lost_cause",
+    )
+    died = state.died_day[idx]
+    customers = pd.DataFrame(
+        {
+            "user_id": cust.user_id[idx],
+            "p_purchase_h": base["p_any"],
+            "expected_orders_h": base["orders"],
+            "expected_revenue_h": revenue0,
+            "alive": alive,
+            "churn_day": np.where(died >= 0, died, -1),
+            "purchase_rate": state.rate[idx],
+            "dropout_p": drop,
+            "daily_hazard": hazard,
+            "discount_sensitivity": cust.discount_sensitivity[idx],
+            "contact_aversion": cust.contact_aversion[idx],
+            "response_type": response,
+            "is_abuser": cust.abuse_kind[idx] != "",
+            "abuse_kind": cust.abuse_kind[idx],
+            "horizon_days": horizon,
+        }
+    )
+    return customers, pd.concat(effects, ignore_index=True)
+
+
+def preferences_truth(cust: Customers, cat: Catalog, k: int = 20) -> pd.DataFrame:
+    """Each customer's true top-k items by utility."""
+    k = min(k, cust.candidates.shape[1])
+    n = cust.size
+    return pd.DataFrame(
+        {
+            "user_id": np.repeat(cust.user_id, k),
+            "rank": np.tile(np.arange(1, k + 1), n),
+            "item_id": cat.item_id[cust.candidates[:, :k].ravel()],
+            "utility": cust.utility[:, :k].ravel(),
+        }
+    )
+
+
+def demand_truth(
+    cust: Customers,
+    cat: Catalog,
+    state: State,
+    day: int,
+    season: np.ndarray,
+    dates: pd.DatetimeIndex,
+) -> pd.DataFrame:
+    """True expected units sold per item per day over the holdout (no new intervention)."""
+    n, horizon = cust.size, len(season)
+    drop = np.minimum(cust.dropout + BAD_EXPERIENCE_DROPOUT * bad_order_probability(cust, cat), 1.0)
+    expected = np.zeros((n, horizon))
+    s = np.where((cust.arrival < day) & state.alive, 1.0, 0.0)
+    for t in range(horizon):
+        arriving = cust.arrival == day + t
+        q = 1.0 - np.exp(-state.rate * season[t])
+        q = np.where(arriving, cust.first_buy, q)
+        s = np.where(arriving, 1.0, s)
+        expected[:, t] = s * q
+        s = s * (1.0 - q * drop) * (1.0 - cust.hazard)
+    units_per_order_line = (1.0 + MEAN_EXTRA_ITEMS) * (1.0 + P_QTY2)
+    rows = np.repeat(np.arange(n), cust.candidates.shape[1])
+    w = sparse.csr_matrix(
+        (cust.weights.ravel(), (rows, cust.candidates.ravel())), shape=(n, cat.size)
+    )
+    units = np.asarray((w.T @ expected) * units_per_order_line)  # (items, days)
+    return pd.DataFrame(
+        {
+            "date": np.tile(dates.date, cat.size),
+            "item_id": np.repeat(cat.item_id, horizon),
+            "expected_units": units.ravel(),
+        }
+    )
+
+
+def score_plan(plan: pd.DataFrame, effects: pd.DataFrame) -> dict[str, float]:
+    """The true value of a plan: one action (or ``control``) per ``user_id``.
+
+    Parameters
+    ----------
+    plan
+        Columns ``user_id, action``; rows with ``action == "control"`` or an action the
+        truth does not know earn nothing.
+    effects
+        ``truth/effects.parquet``.
+
+    Returns
+    -------
+    dict
+        ``incremental_revenue`` (true, after discounts), ``expected_cost`` (contact plus
+        discounts), ``contact_cost``, ``net_value`` (incremental revenue minus contact
+        cost: what the plan's objective maximises), ``customers`` treated.
+    """
+    treated = plan.loc[plan["action"] != "control", ["user_id", "action"]]
+    merged = treated.merge(effects, on=["user_id", "action"], how="left")
+    contact = merged["action"].map({k: a.contact_cost for k, a in act.ACTIONS.items()}).fillna(0.0)
+    incr = float(merged["incremental_revenue"].fillna(0.0).sum())
+    return {
+        "incremental_revenue": incr,
+        "expected_cost": float(merged["expected_cost"].fillna(0.0).sum()),
+        "contact_cost": float(contact.sum()),
+        "net_value": incr - float(contact.sum()),
+        "customers": len(treated),
+    }
