@@ -22,7 +22,7 @@ app = typer.Typer(
 samples_app = typer.Typer(help="Real data sets shipped inside PyPI packages.", no_args_is_help=True)
 app.add_typer(samples_app, name="samples")
 
-out = Console()
+console = Console()
 err = Console(stderr=True)
 
 
@@ -115,7 +115,7 @@ def ingest(
         encoding=encoding,
     )
     for r in results:
-        out.print(
+        console.print(
             f"{r.table}: read {r.read:,} = loaded {r.loaded:,} + updated {r.updated:,} "
             f"+ duplicates {r.duplicates:,} + quarantined {r.quarantined:,}"
         )
@@ -145,17 +145,17 @@ def quarantine(
     counts, rows = ws.warehouse.quarantine(table, None if out_file else limit)
     if out_file:
         write_frame(rows, out_file)
-        out.print(f"wrote {len(rows):,} quarantined rows to {out_file}")
+        console.print(f"wrote {len(rows):,} quarantined rows to {out_file}")
         return
     if counts.empty:
-        out.print("quarantine is empty")
+        console.print("quarantine is empty")
         return
     summary = RichTable(title="quarantined rows by reason")
     for c in ("table", "reason", "rows"):
         summary.add_column(c)
     for t, reason, n in counts.itertuples(index=False):
         summary.add_row(t, reason, f"{n:,}")
-    out.print(summary)
+    console.print(summary)
     detail = RichTable(title=f"first {len(rows)} rows")
     for c in ("table", "file", "row", "column", "reason", "raw"):
         detail.add_column(c, overflow="fold")
@@ -168,7 +168,7 @@ def quarantine(
             r.reason,
             (r.raw or "")[:120],
         )
-    out.print(detail)
+    console.print(detail)
 
 
 @app.command()
@@ -181,8 +181,8 @@ def summary() -> None:
     for name, n in s["tables"].items():
         t.add_row(name, f"{n:,}")
     t.add_row("quarantine", f"{s['quarantined']:,}")
-    out.print(t)
-    out.print(
+    console.print(t)
+    console.print(
         f"customers {s['customers']:,} · orders {s['tables']['orders']:,} · "
         f"revenue {s['revenue']:,.2f} · orders from {s['first_order']} to {s['last_order']}"
     )
@@ -198,7 +198,7 @@ def samples_list() -> None:
         t.add_column(c)
     for s in SAMPLES.values():
         t.add_row(s.name, s.package, "yes" if is_available(s.name) else "no", s.description)
-    out.print(t)
+    console.print(t)
 
 
 @samples_app.command("load")
@@ -211,12 +211,91 @@ def samples_load(
     ws = _workspace()
     report = load_sample(ws, name)
     for r in report.results:
-        out.print(
+        console.print(
             f"{r.table}: read {r.read:,} = loaded {r.loaded:,} + updated {r.updated:,} "
             f"+ duplicates {r.duplicates:,} + quarantined {r.quarantined:,}"
         )
     for line in report.notes:
-        out.print(line)
+        console.print(line)
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the shop's files and truth/.")],
+    users: Annotated[int, typer.Option("--users", min=1, help="Customers.")] = 5000,
+    days: Annotated[int, typer.Option("--days", min=1, help="Days of history.")] = 365,
+    holdout_days: Annotated[
+        int, typer.Option("--holdout-days", min=0, help="Days of truth/holdout after them.")
+    ] = 90,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 7,
+    start: Annotated[
+        str | None, typer.Option("--start", help="First day, YYYY-MM-DD (default 2024-01-01).")
+    ] = None,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Review language: zh, en or mixed.")
+    ] = "mixed",
+) -> None:
+    """Simulate a shop with known ground truth: canonical files plus truth/."""
+    from liucun.sim import DEFAULT_START
+    from liucun.sim import simulate as run_simulation
+
+    first = _parse_date(start, "--start") if start else DEFAULT_START
+    if lang not in ("zh", "en", "mixed"):
+        raise LiucunError(f"--lang {lang}: expected zh, en or mixed")
+    with err.status(f"simulating {users:,} customers over {days} + {holdout_days} days"):
+        r = run_simulation(
+            out,
+            users=users,
+            days=days,
+            holdout_days=holdout_days,
+            seed=seed,
+            start=first,
+            lang=lang,
+        )
+    t = RichTable(title=f"simulated shop in {out} ({r.seconds:.1f} s)")
+    for c in ("table", "history rows", "holdout rows"):
+        t.add_column(c, justify="right" if c != "table" else "left")
+    for name, n in r.counts.items():
+        t.add_row(name, f"{n:,}", f"{r.holdout_counts.get(name, 0):,}")
+    console.print(t)
+    console.print(f"truth (for scoring only, never ingest it): {out / 'truth'}")
+
+
+@app.command()
+def demo(
+    users: Annotated[int, typer.Option("--users", min=1, help="Customers to simulate.")] = 5000,
+    days: Annotated[int, typer.Option("--days", min=1, help="Days of history.")] = 365,
+    seed: Annotated[int, typer.Option("--seed", help="Simulation seed.")] = 7,
+) -> None:
+    """Simulate a shop into the workspace, load it, run every stage, write a report."""
+    from liucun.demo import run_demo
+
+    ws = _workspace()
+    with err.status("starting") as status:
+        r = run_demo(
+            ws, users=users, days=days, seed=seed, on_step=lambda step: status.update(step)
+        )
+    for res in r.ingested:
+        console.print(
+            f"{res.table}: read {res.read:,} = loaded {res.loaded:,} + updated {res.updated:,} "
+            f"+ duplicates {res.duplicates:,} + quarantined {res.quarantined:,}"
+        )
+    s = r.summary
+    console.print(
+        f"customers {s['customers']:,} · orders {s['tables']['orders']:,} · "
+        f"revenue {s['revenue']:,.2f}"
+    )
+    console.print(f"run {r.run_id}: report {r.report}")
+    console.print(f"workspace {ws.path} · simulated files {r.sim_dir} · truth {r.truth_dir}")
+
+
+def _parse_date(value: str, option: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise LiucunError(f"{option} {value}: expected a date YYYY-MM-DD") from None
 
 
 def _fail(message: str, code: int = 1) -> None:
