@@ -12,18 +12,10 @@ from pathlib import Path
 
 import pytest
 
-import liucun
-
 FIXTURE = Path(__file__).parent / "fixtures" / "ga4" / "ga4_events.jsonl"
 LINES = sum(1 for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip())
 USER_A = "1026454.4271112504"  # pseudo id: never signs in
 USER_C = "1494019.1207314985"
-
-
-@pytest.fixture
-def ws(tmp_path):
-    with liucun.Workspace(tmp_path / "ws") as w:
-        yield w
 
 
 @pytest.fixture

@@ -15,13 +15,6 @@ from liucun.errors import SourceError
 FIX = Path(__file__).parent / "fixtures" / "movielens"
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> liucun.Workspace:
-    w = liucun.Workspace(tmp_path / "ws")
-    yield w
-    w.close()
-
-
 def data_lines(path: Path, header: bool) -> int:
     lines = [ln for ln in path.read_bytes().split(b"\n") if ln.strip()]
     return len(lines) - int(header)

@@ -27,13 +27,6 @@ REPEAT_BUYER = "7c396fd4830fd04220f754e42b4e5bff"  # 2 orders, 2 customer_ids, S
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> liucun.Workspace:
-    w = liucun.Workspace(tmp_path / "ws")
-    yield w
-    w.close()
-
-
-@pytest.fixture
 def copy(tmp_path: Path) -> Path:
     """A writable copy of the fixture folder, for tests that alter it."""
     dst = tmp_path / "olist"

@@ -25,13 +25,6 @@ RETAIL_I = FIXTURES / "data.csv"
 HEADER_II = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> liucun.Workspace:
-    w = liucun.Workspace(tmp_path / "ws")
-    yield w
-    w.close()
-
-
 def by_table(results: list) -> dict:
     return {r.table: r for r in results}
 

@@ -8,17 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import liucun
 from liucun.errors import LiucunError, SourceError
 
 FIX = Path(__file__).parent / "fixtures" / "retailrocket" / "events.csv"
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> liucun.Workspace:
-    w = liucun.Workspace(tmp_path / "ws")
-    yield w
-    w.close()
 
 
 def test_events_and_order_items(ws) -> None:

@@ -10,18 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import liucun
-
 FIXTURE = Path(__file__).parent / "fixtures" / "segment" / "segment_events.jsonl"
 LINES = sum(1 for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip())
 ORDER = "50314b8e9bcf000000000000"
 ANON = "b4c2d1e8-6a3f-4f0e-9d57-2f1c8e0a7b61"
-
-
-@pytest.fixture
-def ws(tmp_path):
-    with liucun.Workspace(tmp_path / "ws") as w:
-        yield w
 
 
 @pytest.fixture

@@ -8,19 +8,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
-
-import liucun
 
 FIX = Path(__file__).parent / "fixtures" / "taobao" / "UserBehavior.csv"
 N_LINES = 21
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> liucun.Workspace:
-    w = liucun.Workspace(tmp_path / "ws")
-    yield w
-    w.close()
 
 
 def test_events_and_items(ws) -> None:

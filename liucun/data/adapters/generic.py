@@ -8,7 +8,7 @@ import duckdb
 
 from liucun.data.adapters.base import Adapter
 from liucun.data.schema import TABLES, get_table
-from liucun.data.sources import SourceOptions, ident, read_file, sql_str
+from liucun.data.sources import SourceOptions, ident, read_file
 from liucun.errors import SourceError
 
 # Common source names for canonical columns, used only when the canonical name is absent.
@@ -99,7 +99,3 @@ class GenericAdapter(Adapter):
             if expr:
                 parts.append(f"{expr} AS {ident(table.extras_column)}")
         return {opts.table: f"SELECT {', '.join(parts)} FROM _src"}
-
-
-def source_label(path: Path) -> str:
-    return sql_str(str(path))
