@@ -40,7 +40,7 @@ ACTIONS: dict[str, Action] = {
         Action("coupon_fixed", 0.05, "fixed", 10.0, 2.2, 0.3),
         Action("coupon_pct", 0.05, "pct", 0.10, 1.8, 0.3),
         Action("free_shipping", 0.05, "free_shipping", SHIPPING_FEE, 1.1, 0.3),
-        Action("reco_push", 0.01, "none", 0.0, 1.5, 0.3),
+        Action("reco_push", 0.01, "none", 0.0, 2.5, 0.2),
     )
 }
 ACTION_NAMES: tuple[str, ...] = tuple(ACTIONS)

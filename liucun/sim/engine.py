@@ -23,6 +23,7 @@ from liucun.sim.population import (
     WELCOME_COUPON,
     Catalog,
     Customers,
+    expected_dropout,
 )
 
 NEVER = -(10**9)
@@ -93,7 +94,7 @@ class State:
             coupon_until=np.full(n, -1, np.int64),
             free_ship_until=np.full(n, -1, np.int64),
             opted_out=np.zeros(n, bool),
-            died_day=np.full(n, -1, np.int64),
+            died_day=np.full(n, NEVER, np.int64),
             n_orders=np.zeros(n, np.int64),
         )
 
@@ -141,6 +142,28 @@ class Engine:
         self._hour_cum = np.cumsum(HOUR_WEIGHTS)
         self._leaf = np.array([c.rsplit("/", 1)[1] for c in cat.category])
         self._welcome_p = np.array([P_WELCOME[k] for k in cust.abuse_kind])
+
+    def warm_start(self, rng: np.random.Generator) -> None:
+        """Customers who signed up before day 0 start as their tenure left them.
+
+        Without this every old customer would start alive and the first months would
+        surge: each is alive with the chance of surviving ``tenure`` days of the process
+        (at average demand), and last bought a geometric number of days ago.
+        """
+        cust, st = self.cust, self.state
+        old = np.flatnonzero(cust.arrival < 0)
+        if not len(old):
+            return
+        tenure = -cust.arrival[old]
+        q = 1.0 - np.exp(-cust.rate[old])
+        drop = expected_dropout(cust, self.cat)[old]
+        survive = ((1.0 - q * drop) * (1.0 - cust.hazard[old])) ** tenure
+        alive = rng.random(len(old)) < survive
+        st.alive[old] = alive
+        st.died_day[old[~alive]] = -rng.integers(1, tenure[~alive] + 1)
+        gap = rng.geometric(np.maximum(q, 1e-9))
+        bought = gap <= tenure
+        st.last_purchase[old[bought]] = -gap[bought]
 
     # -- helpers -----------------------------------------------------------------------
     def _ts(self, day: int | np.ndarray, seconds: np.ndarray) -> np.ndarray:

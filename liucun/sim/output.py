@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from liucun.sim import actions as act
@@ -86,13 +87,17 @@ def events_table(
         {
             "user_id": _take(cust.user_id, ev["user"][idx]),
             "ts": pa.array(ev["ts"][idx], TS),
-            "event_type": pa.array(ev["type"][idx].astype(str)).dictionary_encode(),
+            # Object arrays go to Arrow directly: a numpy str copy of millions of rows
+            # would be the largest allocation of the whole run.
+            "event_type": pa.array(ev["type"][idx], pa.string()).dictionary_encode(),
             "item_id": _nullable_take(cat.item_id, ev["item"][idx]),
-            "session_id": pa.array(
-                np.char.add("s", session.astype(str)), mask=session < 0
+            "session_id": pc.if_else(
+                pa.array(session < 0),
+                pa.scalar(None, pa.string()),
+                pc.binary_join_element_wise("s", pa.array(session).cast(pa.string()), ""),
             ).dictionary_encode(),
             "value": pa.array(ev["value"][idx], mask=np.isnan(ev["value"][idx])),
-            "properties": pa.array(props.astype(str), mask=props == ""),
+            "properties": pa.array(props, pa.string(), mask=props == ""),
         }
     )
 

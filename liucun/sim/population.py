@@ -224,7 +224,7 @@ def _candidates(
     chunk = max(1, 4_000_000 // cat.size)
     for s in range(0, n, chunk):
         e = min(n, s + chunk)
-        u = factors[s:e] @ cat.factors.T / np.sqrt(N_FACTORS) + 0.5 * log_pop
+        u = factors[s:e] @ cat.factors.T / np.sqrt(N_FACTORS) + 0.2 * log_pop
         u -= price_sens[s:e, None] * log_price[None, :]
         top = np.argpartition(-u, N_CANDIDATES - 1, axis=1)[:, :N_CANDIDATES]
         tu = np.take_along_axis(u, top, axis=1)
@@ -271,7 +271,7 @@ def make_customers(
     factors = tops @ centres + 0.5 * rng.normal(0, 1, (n, N_FACTORS))
     cand, w, util = _candidates(rng, factors, 0.3 * sens, cat)
     langs = np.where(rng.random(n) < 0.7, "zh", "en") if lang == "mixed" else np.full(n, lang)
-    refund = np.full(n, 0.03)
+    refund = np.full(n, 0.08)  # online returns run at 10-20% of sales, higher in apparel
     cancel = np.full(n, CANCEL_RATE)
     first_buy = np.full(n, NEW_CUSTOMER_FIRST_BUY)
     abuse = np.full(n, "", dtype=object)
@@ -288,6 +288,8 @@ def make_customers(
         pos = 0
         while pos < len(ring_ids):
             size = int(rng.integers(5, 13))
+            if len(ring_ids) - (pos + size) < 5:  # no ring of fewer than five accounts
+                size = len(ring_ids) - pos
             members = ring_ids[pos : pos + size]
             day = arrival[members[0]]
             arrival[members] = np.minimum(
@@ -340,6 +342,13 @@ def expected_gross(cust: Customers, price: np.ndarray) -> np.ndarray:
     """Expected goods value of one order at the given item prices."""
     per_item = (cust.weights * price[cust.candidates]).sum(axis=1)
     return (1.0 + MEAN_EXTRA_ITEMS) * (1.0 + P_QTY2) * per_item
+
+
+def expected_dropout(cust: Customers, cat: Catalog) -> np.ndarray:
+    """Expected dropout chance after one purchase (a bad order adds to it, capped at 1)."""
+    bad = bad_order_probability(cust, cat)
+    base = np.minimum(cust.dropout, 1.0)
+    return (1.0 - bad) * base + bad * np.minimum(cust.dropout + BAD_EXPERIENCE_DROPOUT, 1.0)
 
 
 def bad_order_probability(cust: Customers, cat: Catalog) -> np.ndarray:

@@ -27,7 +27,7 @@ from liucun.sim import actions as act
 from liucun.sim import output, truth
 from liucun.sim.calendar import day_multipliers
 from liucun.sim.engine import Engine
-from liucun.sim.population import make_catalog, make_customers
+from liucun.sim.population import Catalog, Customers, make_catalog, make_customers
 from liucun.sim.text import review_texts
 
 DEFAULT_START = dt.date(2024, 1, 1)
@@ -66,6 +66,48 @@ def campaign_days(start: dt.date, days: int) -> dict[int, str]:
     return out
 
 
+@dataclass
+class Shop:
+    """A shop built and ready to run from day 0 (what ``simulate`` runs and writes)."""
+
+    cat: Catalog
+    cust: Customers
+    season: np.ndarray
+    engine: Engine
+    day0_us: int
+    rngs: list[np.random.Generator]
+
+
+def build(
+    users: int,
+    days: int,
+    holdout_days: int,
+    seed: int,
+    start: dt.date = DEFAULT_START,
+    lang: str = "mixed",
+) -> Shop:
+    """Catalogue, customers, calendar and engine for a seed, before any day has run."""
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
+    cat = make_catalog(rngs[0], n_items_for(users))
+    season = day_multipliers(start, days + holdout_days)
+    cust = make_customers(rngs[1], users, season, cat, lang=lang)
+    day0_us = (
+        int((dt.datetime.combine(start, dt.time()) - dt.datetime(1970, 1, 1)).total_seconds())
+        * 1_000_000
+    )
+    engine = Engine(
+        rngs[2],
+        cust,
+        cat,
+        season,
+        day0_us,
+        campaign_days(start, days),
+        price_rise_day=days // 2 if days >= 60 else None,
+    )
+    engine.warm_start(rngs[4])
+    return Shop(cat, cust, season, engine, day0_us, rngs)
+
+
 def simulate(
     out: str | Path,
     users: int = 5000,
@@ -82,24 +124,10 @@ def simulate(
         raise ValueError(f"lang must be zh, en or mixed, not {lang!r}")
     t0 = time.perf_counter()
     out = Path(out)
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
     total = days + holdout_days
-    cat = make_catalog(rngs[0], n_items_for(users))
-    season = day_multipliers(start, total)
-    cust = make_customers(rngs[1], users, season, cat, lang=lang)
-    day0_us = (
-        int((dt.datetime.combine(start, dt.time()) - dt.datetime(1970, 1, 1)).total_seconds())
-        * 1_000_000
-    )
-    engine = Engine(
-        rngs[2],
-        cust,
-        cat,
-        season,
-        day0_us,
-        campaign_days(start, days),
-        price_rise_day=days // 2 if days >= 60 else None,
-    )
+    shop = build(users, days, holdout_days, seed, start, lang)
+    cat, cust, season, engine, day0_us = shop.cat, shop.cust, shop.season, shop.engine, shop.day0_us
+    rngs = shop.rngs
     for t in range(days):
         engine.step(t)
     state = engine.state.snapshot()
@@ -148,12 +176,12 @@ def simulate(
         hold_counts,
         round(time.perf_counter() - t0, 2),
     )
-    meta = {k: v for k, v in asdict(result).items() if k != "seconds"}
+    meta = {k: v for k, v in asdict(result).items() if k not in ("seconds", "out")}
     meta["actions"] = {k: asdict(a) for k, a in act.ACTIONS.items()}
     (tdir / "simulation.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return result
 
 
 def _dates(start: dt.date, day: pd.Series) -> pd.Series:
-    d = pd.to_datetime(start) + pd.to_timedelta(day.clip(lower=0), unit="D")
-    return d.where(day >= 0)
+    """Day numbers (NaN: never) as dates; old customers may have churned before start."""
+    return pd.to_datetime(start) + pd.to_timedelta(day, unit="D")

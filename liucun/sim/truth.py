@@ -21,15 +21,14 @@ import pandas as pd
 from scipy import sparse
 
 from liucun.sim import actions as act
-from liucun.sim.engine import State
+from liucun.sim.engine import NEVER, State
 from liucun.sim.population import (
-    BAD_EXPERIENCE_DROPOUT,
     MEAN_EXTRA_ITEMS,
     P_QTY2,
     SHIPPING_FEE,
     Catalog,
     Customers,
-    bad_order_probability,
+    expected_dropout,
     expected_gross,
 )
 
@@ -85,9 +84,7 @@ def customers_truth(
     idx = known_at(cust, day)
     alive = state.alive[idx]
     rate = state.rate[idx] * alive  # the gone never buy again
-    drop = np.minimum(
-        cust.dropout[idx] + BAD_EXPERIENCE_DROPOUT * bad_order_probability(cust, cat)[idx], 1.0
-    )
+    drop = expected_dropout(cust, cat)[idx]
     hazard = cust.hazard[idx]
     gross, value, paid = (x[idx] for x in _order_value(cust, cat))
     base = _paths(rate, drop, hazard, season)
@@ -144,7 +141,7 @@ def customers_truth(
             "expected_orders_h": base["orders"],
             "expected_revenue_h": revenue0,
             "alive": alive,
-            "churn_day": np.where(died >= 0, died, -1),
+            "churn_day": np.where(died > NEVER, died, np.nan),
             "purchase_rate": state.rate[idx],
             "dropout_p": drop,
             "daily_hazard": hazard,
@@ -183,7 +180,7 @@ def demand_truth(
 ) -> pd.DataFrame:
     """True expected units sold per item per day over the holdout (no new intervention)."""
     n, horizon = cust.size, len(season)
-    drop = np.minimum(cust.dropout + BAD_EXPERIENCE_DROPOUT * bad_order_probability(cust, cat), 1.0)
+    drop = expected_dropout(cust, cat)
     expected = np.zeros((n, horizon))
     s = np.where((cust.arrival < day) & state.alive, 1.0, 0.0)
     for t in range(horizon):
@@ -228,11 +225,12 @@ def score_plan(plan: pd.DataFrame, effects: pd.DataFrame) -> dict[str, float]:
     """
     treated = plan.loc[plan["action"] != "control", ["user_id", "action"]]
     merged = treated.merge(effects, on=["user_id", "action"], how="left")
-    contact = merged["action"].map({k: a.contact_cost for k, a in act.ACTIONS.items()}).fillna(0.0)
-    incr = float(merged["incremental_revenue"].fillna(0.0).sum())
+    costs = {k: a.contact_cost for k, a in act.ACTIONS.items()}
+    contact = merged["action"].map(costs).astype(float).fillna(0.0)
+    incr = float(merged["incremental_revenue"].astype(float).fillna(0.0).sum())
     return {
         "incremental_revenue": incr,
-        "expected_cost": float(merged["expected_cost"].fillna(0.0).sum()),
+        "expected_cost": float(merged["expected_cost"].astype(float).fillna(0.0).sum()),
         "contact_cost": float(contact.sum()),
         "net_value": incr - float(contact.sum()),
         "customers": len(treated),
