@@ -1,0 +1,93 @@
+"""Point-in-time customer features, labels and training snapshots.
+
+``build_features(tables, as_of)`` is an Ibis expression (any backend); ``feature_frame``
+runs it on a workspace and returns pandas, one row per known customer sorted by user_id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from liucun.features.base import Feature, as_of_value, days_between, known_customers
+from liucun.features.families import FAMILIES, FEATURES
+from liucun.features.labels import build_labels, snapshots
+
+if TYPE_CHECKING:
+    from liucun.workspace import Workspace
+
+__all__ = [
+    "FEATURES",
+    "Feature",
+    "build_features",
+    "build_labels",
+    "feature_frame",
+    "snapshots",
+    "workspace_tables",
+]
+
+
+def workspace_tables(ws: Workspace) -> dict[str, ir.Table]:
+    """The canonical tables that hold rows: families needing an empty one are dropped."""
+    from liucun.data.schema import TABLES
+
+    out = {}
+    for name in TABLES:
+        t = ws.table(name)
+        if t.limit(1).count().execute() > 0:
+            out[name] = t
+    return out
+
+
+def build_features(tables: Mapping[str, ir.Table], as_of: dt.date | dt.datetime | str) -> ir.Table:
+    """One row per customer known at ``as_of``; reads only rows with ts < as_of.
+
+    Parameters
+    ----------
+    tables
+        Canonical tables by name (missing or empty ones drop their families).
+    as_of
+        The cutoff: a date means 00:00 UTC that day.
+    """
+    cut = as_of_value(as_of)
+    base = known_customers(tables, cut)
+    out = base.select("user_id", tenure_days=days_between(cut, base.first_seen))
+    counts: list[str] = []
+    for _name, (family, needs) in FAMILIES.items():
+        if not all(n in tables for n in needs):
+            continue
+        f = family(tables, cut)
+        out = out.left_join(f, "user_id").drop("user_id_right")
+        counts += [c for c in f.columns if _is_count(c)]
+    fills = {c: out[c].fill_null(0) for c in counts if c in out.columns}
+    return out.mutate(**fills).order_by("user_id")
+
+
+def _is_count(name: str) -> bool:
+    return name.startswith(
+        (
+            "orders_",
+            "revenue_",
+            "sessions_",
+            "views_",
+            "searches_",
+            "carts_",
+            "logins_",
+            "support_",
+            "treatments_",
+            "reviews_total",
+            "categories_bought",
+            "has_ordered",
+            "opted_out",
+        )
+    )
+
+
+def feature_frame(ws: Workspace, as_of: dt.date | dt.datetime | str) -> pd.DataFrame:
+    """Features as pandas, one row per known customer, sorted by user_id."""
+    df = build_features(workspace_tables(ws), as_of).execute()
+    return df.sort_values("user_id", kind="stable").reset_index(drop=True)

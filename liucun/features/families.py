@@ -1,0 +1,271 @@
+"""The feature families: each a function (tables, as_of) → one row per customer.
+
+A family runs only when the tables it needs hold rows; a shop with orders only (CDNOW)
+gets the order families and nothing else. Counts are filled with 0 later, in
+``build_features``; ratios and averages stay NULL where undefined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import ibis
+import ibis.expr.types as ir
+
+from liucun.features.base import Feature, before, days_between, since
+
+WINDOWS = (30, 90, 180, 365)
+F: list[Feature] = []
+
+
+def _doc(name: str, family: str, meaning: str, window: str = "lifetime") -> None:
+    F.append(Feature(name, family, meaning, window))
+
+
+# -- orders: recency, frequency, monetary, rhythm, offers, returns, habits --------------
+for w in WINDOWS:
+    _doc(f"orders_{w}d", "orders", f"orders placed (any status) in the last {w} days", f"{w}d")
+    _doc(f"revenue_{w}d", "orders", f"net revenue (paid orders) in the last {w} days", f"{w}d")
+_doc("orders_total", "orders", "orders placed, any status")
+_doc("revenue_total", "orders", "net revenue of paid orders")
+_doc("has_ordered", "orders", "1 if the customer ever ordered")
+_doc("recency_days", "orders", "days since the last order (NULL: never ordered)")
+_doc("first_order_days", "orders", "days since the first order")
+_doc("aov", "orders", "average paid order amount")
+_doc("orders_trend_30d", "orders", "orders in the last 30 days minus the 30 before", "60d")
+_doc("revenue_trend_30d", "orders", "revenue in the last 30 days minus the 30 before", "60d")
+_doc("discount_share", "orders", "discounts / (net revenue + discounts)")
+_doc("coupon_order_share", "orders", "share of orders that used a coupon or offer code")
+_doc("refund_share", "orders", "share of orders refunded")
+_doc("cancel_share", "orders", "share of orders cancelled")
+_doc("weekend_order_share", "orders", "share of orders placed on Saturday or Sunday")
+_doc("evening_order_share", "orders", "share of orders placed 18:00-24:00 UTC")
+
+
+def orders_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Table:
+    o = before(t["orders"], as_of)
+    paid = o.status == "paid"
+    prev30 = (o.ts >= as_of - ibis.interval(days=60)) & (o.ts < as_of - ibis.interval(days=30))
+    agg = {}
+    for w in WINDOWS:
+        agg[f"orders_{w}d"] = o.count(where=since(o, as_of, w))
+        agg[f"revenue_{w}d"] = o.amount.cast("float64").sum(where=paid & since(o, as_of, w))
+    agg.update(
+        orders_total=o.count(),
+        paid_orders=o.count(where=paid),
+        revenue_total=o.amount.cast("float64").sum(where=paid),
+        last_order=o.ts.max(),
+        first_order=o.ts.min(),
+        orders_prev30=o.count(where=prev30),
+        revenue_prev30=o.amount.cast("float64").sum(where=paid & prev30),
+        discount_total=o.discount.cast("float64").sum(),
+        coupon_orders=o.count(where=o.coupon_code.notnull()),
+        refunded=o.count(where=o.status == "refunded"),
+        cancelled=o.count(where=o.status == "cancelled"),
+        weekend=o.count(where=o.ts.day_of_week.index() >= 5),
+        evening=o.count(where=o.ts.hour() >= 18),
+    )
+    g = o.group_by("user_id").aggregate(**agg)
+    n = g.orders_total.cast("float64")
+    rev = g.revenue_total.fill_null(0)
+    return g.select(
+        "user_id",
+        *[f"orders_{w}d" for w in WINDOWS],
+        *[g[f"revenue_{w}d"].fill_null(0).name(f"revenue_{w}d") for w in WINDOWS],
+        "orders_total",
+        revenue_total=rev,
+        has_ordered=ibis.literal(1),
+        recency_days=days_between(as_of, g.last_order),
+        first_order_days=days_between(as_of, g.first_order),
+        aov=(rev / g.paid_orders.cast("float64")).nullif(float("inf")),
+        orders_trend_30d=g.orders_30d - g.orders_prev30,
+        revenue_trend_30d=g.revenue_30d.fill_null(0) - g.revenue_prev30.fill_null(0),
+        discount_share=g.discount_total.fill_null(0)
+        / (rev + g.discount_total.fill_null(0)).nullif(0),
+        coupon_order_share=g.coupon_orders / n,
+        refund_share=g.refunded / n,
+        cancel_share=g.cancelled / n,
+        weekend_order_share=g.weekend / n,
+        evening_order_share=g.evening / n,
+    )
+
+
+_doc("ipi_mean_days", "rhythm", "mean days between consecutive orders (NULL: < 2 orders)")
+_doc("ipi_std_days", "rhythm", "spread of the days between orders (NULL: < 3 orders)")
+_doc("prev_gap_days", "rhythm", "days between the last order and the one before it")
+_doc("gap_ratio", "rhythm", "days since the last order / the customer's mean interval")
+
+
+def rhythm_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Table:
+    o = before(t["orders"], as_of)
+    win = ibis.window(group_by="user_id", order_by=["ts", "order_id"])
+    last = ibis.window(group_by="user_id", order_by=[o.ts.desc(), o.order_id.desc()])
+    o = o.mutate(gap=days_between(o.ts, o.ts.lag().over(win)), k=ibis.row_number().over(last))
+    g = o.group_by("user_id").aggregate(
+        ipi_mean_days=o.gap.mean(),
+        ipi_std_days=o.gap.std(),
+        prev_gap_days=o.gap.max(where=o.k == 0),
+        last_order=o.ts.max(),
+    )
+    return g.select(
+        "user_id",
+        "ipi_mean_days",
+        "ipi_std_days",
+        "prev_gap_days",
+        gap_ratio=days_between(as_of, g.last_order) / g.ipi_mean_days.nullif(0),
+    )
+
+
+# -- categories -----------------------------------------------------------------------
+_doc("categories_bought", "categories", "distinct top-level categories ordered")
+_doc("top_category", "categories", "the top-level category ordered most (text)")
+_doc("top_category_share", "categories", "share of order lines in the top category")
+
+
+def categories_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Table:
+    o = before(t["orders"], as_of).select("order_id", "user_id")
+    li = t["order_items"].select("order_id", "item_id")
+    it = t["items"].select("item_id", "category")
+    lines = li.join(o, "order_id").join(it, "item_id")
+    lines = lines.mutate(top=lines.category.split("/")[0])
+    per = lines.group_by(["user_id", "top"]).aggregate(n=lines.count())
+    # The most bought category; ties go to the first name, the same on every engine.
+    rank = ibis.row_number().over(group_by="user_id", order_by=[per.n.desc(), per.top])
+    first = per.mutate(r=rank).filter(lambda x: x.r == 0)
+    g = per.group_by("user_id").aggregate(
+        categories_bought=per.top.nunique(),
+        top_n=per.n.max(),
+        lines_n=per.n.sum(),
+    )
+    g = g.join(first.select("user_id", top_category=first.top), "user_id")
+    return g.select(
+        "user_id",
+        "categories_bought",
+        "top_category",
+        top_category_share=g.top_n.cast("float64") / g.lines_n,
+    )
+
+
+# -- behaviour: sessions, views, searches, carts, support, opt-out -------------------
+for w in (30, 90):
+    _doc(f"sessions_{w}d", "behaviour", f"sessions in the last {w} days", f"{w}d")
+    _doc(f"views_{w}d", "behaviour", f"product views in the last {w} days", f"{w}d")
+_doc("searches_90d", "behaviour", "searches in the last 90 days", "90d")
+_doc("carts_90d", "behaviour", "add-to-cart events in the last 90 days", "90d")
+_doc(
+    "cart_abandon_rate_90d",
+    "behaviour",
+    "share of sessions with a cart and no purchase, last 90 days",
+    "90d",
+)
+_doc("logins_30d", "behaviour", "logins in the last 30 days", "30d")
+_doc("support_90d", "behaviour", "support contacts in the last 90 days", "90d")
+_doc("opted_out", "behaviour", "1 if the customer opted out of contact")
+_doc("days_since_last_event", "behaviour", "days since any click-stream event")
+
+
+def behaviour_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Table:
+    e = before(t["events"], as_of)
+    et = e.event_type
+    agg = {}
+    for w in (30, 90):
+        agg[f"sessions_{w}d"] = e.session_id.nunique(where=since(e, as_of, w))
+        agg[f"views_{w}d"] = e.count(where=(et == "view") & since(e, as_of, w))
+    agg.update(
+        searches_90d=e.count(where=(et == "search") & since(e, as_of, 90)),
+        carts_90d=e.count(where=(et == "add_to_cart") & since(e, as_of, 90)),
+        logins_30d=e.count(where=(et == "login") & since(e, as_of, 30)),
+        support_90d=e.count(where=(et == "support") & since(e, as_of, 90)),
+        opted_out=e.count(where=et == "opt_out"),
+        last_event=e.ts.max(),
+    )
+    g = e.group_by("user_id").aggregate(**agg)
+    recent = e.filter(since(e, as_of, 90) & e.session_id.notnull())
+    s = recent.group_by(["user_id", "session_id"]).aggregate(
+        cart=recent.count(where=recent.event_type == "add_to_cart"),
+        bought=recent.count(where=recent.event_type == "purchase"),
+    )
+    s = s.group_by("user_id").aggregate(
+        cart_sessions=s.count(where=s.cart > 0),
+        abandoned=s.count(where=(s.cart > 0) & (s.bought == 0)),
+    )
+    g = g.left_join(s, "user_id").drop("user_id_right")
+    return g.select(
+        "user_id",
+        *[k for k in agg if k not in ("last_event", "opted_out")],
+        opted_out=(g.opted_out > 0).cast("int64"),
+        days_since_last_event=days_between(as_of, g.last_event),
+        cart_abandon_rate_90d=g.abandoned.cast("float64") / g.cart_sessions.nullif(0),
+    )
+
+
+# -- reviews ---------------------------------------------------------------------------
+_doc("reviews_total", "reviews", "reviews written")
+_doc("rating_mean", "reviews", "mean rating given")
+_doc("negative_review_share", "reviews", "share of reviews rated 2 or lower")
+
+
+def reviews_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Table:
+    r = before(t["reviews"], as_of)
+    g = r.group_by("user_id").aggregate(
+        reviews_total=r.count(),
+        rating_mean=r.rating.mean(),
+        negative=r.count(where=r.rating <= 2),
+        rated=r.count(where=r.rating.notnull()),
+    )
+    return g.select(
+        "user_id",
+        "reviews_total",
+        "rating_mean",
+        negative_review_share=g.negative.cast("float64") / g.rated.nullif(0),
+    )
+
+
+# -- campaigns -------------------------------------------------------------------------
+_doc("treatments_180d", "campaigns", "campaign contacts received (treatment arm), 180 days", "180d")
+_doc("days_since_last_treatment", "campaigns", "days since the last campaign contact")
+_doc("coupon_response_rate", "campaigns", "coupon orders per campaign contact (capped at 1)")
+
+
+def campaigns_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Table:
+    tr = before(t["treatments"], as_of)
+    tr = tr.filter(tr.arm.isnull() | (tr.arm == "treatment"))
+    g = tr.group_by("user_id").aggregate(
+        treatments_180d=tr.count(where=since(tr, as_of, 180)),
+        contacts=tr.count(),
+        last=tr.ts.max(),
+    )
+    g = g.select(
+        "user_id",
+        "treatments_180d",
+        "contacts",
+        days_since_last_treatment=days_between(as_of, g.last),
+    )
+    if "orders" in t:
+        o = before(t["orders"], as_of)
+        c = o.group_by("user_id").aggregate(coupon_orders=o.count(where=o.coupon_code.notnull()))
+        g = g.left_join(c, "user_id").drop("user_id_right")
+        rate = (g.coupon_orders.fill_null(0).cast("float64") / g.contacts).clip(upper=1.0)
+    else:
+        rate = ibis.null("float64")
+    return g.select(
+        "user_id", "treatments_180d", "days_since_last_treatment", coupon_response_rate=rate
+    )
+
+
+Family = Callable[[Mapping[str, ir.Table], ir.TimestampScalar], ir.Table]
+# family → (function, tables it needs)
+FAMILIES: dict[str, tuple[Family, tuple[str, ...]]] = {
+    "orders": (orders_family, ("orders",)),
+    "rhythm": (rhythm_family, ("orders",)),
+    "categories": (categories_family, ("orders", "order_items", "items")),
+    "behaviour": (behaviour_family, ("events",)),
+    "reviews": (reviews_family, ("reviews",)),
+    "campaigns": (campaigns_family, ("treatments",)),
+}
+FEATURES: tuple[Feature, ...] = (
+    Feature(
+        "tenure_days", "profile", "days since first seen (signup or first activity)", "lifetime"
+    ),
+    *F,
+)

@@ -1,0 +1,66 @@
+"""Labels read the window after ``as_of``; snapshots stack features and labels over cutoffs.
+
+A label for cutoff ``as_of`` and horizon H covers [as_of, as_of + H days): the only code
+that may read at or after ``as_of``. Training stacks several cutoffs (customers appear at
+several ages), so a model learns from the same kind of rows it later scores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from liucun.features.base import as_of_value
+
+
+def build_labels(
+    tables: Mapping[str, ir.Table], as_of: dt.date | dt.datetime | str, horizon_days: int
+) -> ir.Table:
+    """Per customer with an order in the window: ``orders_h``, ``revenue_h``, ``purchased``.
+
+    Customers absent from the result bought nothing in the window (label 0).
+    """
+    cut = as_of_value(as_of)
+    o = tables["orders"]
+    w = o.filter((o.ts >= cut) & (o.ts < cut + ibis.interval(days=horizon_days)))
+    g = w.group_by("user_id").aggregate(
+        orders_h=w.count(),
+        revenue_h=w.amount.cast("float64").sum(where=w.status == "paid"),
+    )
+    return g.mutate(revenue_h=g.revenue_h.fill_null(0), purchased=ibis.literal(1))
+
+
+def label_frame(
+    features: pd.DataFrame,
+    tables: Mapping[str, ir.Table],
+    as_of: dt.date | dt.datetime | str,
+    horizon_days: int,
+) -> pd.DataFrame:
+    """``features`` with the labels of its customers joined on (0 for no purchase)."""
+    labels = build_labels(tables, as_of, horizon_days).execute()
+    out = features.merge(labels, on="user_id", how="left")
+    for c in ("orders_h", "revenue_h", "purchased"):
+        out[c] = out[c].fillna(0)
+    out["purchased"] = out["purchased"].astype(int)
+    return out
+
+
+def snapshots(
+    tables: Mapping[str, ir.Table],
+    cutoffs: Iterable[dt.date],
+    horizon_days: int,
+) -> pd.DataFrame:
+    """Features and labels at each cutoff, stacked, with an ``as_of`` column."""
+    from liucun.features import build_features
+
+    frames = []
+    for cut in cutoffs:
+        f = build_features(tables, cut).execute()
+        f = label_frame(f, tables, cut, horizon_days)
+        f.insert(0, "as_of", pd.Timestamp(cut))
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True).sort_values(["as_of", "user_id"], kind="stable")
