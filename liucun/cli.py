@@ -289,6 +289,106 @@ def demo(
     console.print(f"workspace {ws.path} · simulated files {r.sim_dir} · truth {r.truth_dir}")
 
 
+@app.command("run")
+def run_cmd(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="YYYY-MM-DD (00:00 UTC); default: the day after the data."),
+    ] = None,
+) -> None:
+    """The daily job: features, segments, stages, clusters, profiles (tagged by run_id)."""
+    from liucun.pipeline import run
+
+    ws = _workspace()
+    with err.status("starting") as status:
+        r = run(ws, as_of, on_step=lambda step: status.update(step))
+    console.print(
+        f"run {r.run_id} as of {r.as_of}: {r.stats['customers']:,} customers, "
+        f"{r.stats['features']} features, {r.stats['segments']} segments, "
+        f"{r.stats['clusters']} clusters (silhouette {r.stats['silhouette']:.2f})"
+    )
+    for name, path in r.outputs.items():
+        console.print(f"  {name}: {path}")
+
+
+@app.command()
+def segments(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Compute as of YYYY-MM-DD (runs the job).")
+    ] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write to CSV or Parquet.")] = None,
+) -> None:
+    """One row per segment: customers, revenue share and a suggested play."""
+    from liucun.outputs import write_frame
+    from liucun.pipeline import read_output, run
+
+    ws = _workspace()
+    if as_of is not None:
+        with err.status("computing segments"):
+            run(ws, as_of)
+    try:
+        table = read_output(ws, "segments")
+    except LiucunError:
+        with err.status("no run yet: computing segments as of the day after the data"):
+            run(ws, None)
+        table = read_output(ws, "segments")
+    if out_file:
+        write_frame(table, out_file)
+        console.print(f"wrote {len(table)} segments to {out_file}")
+        return
+    t = RichTable(title="segments")
+    shown = [c for c in table.columns if c != "suggested_play"]
+    for c in ("segment", *shown[1:]):
+        t.add_column(c.replace("_", " "), justify="left" if c == "segment" else "right")
+    for row in table[shown].itertuples(index=False):
+        t.add_row(
+            *[
+                f"{v:.1%}"
+                if k == "revenue_share"
+                else (
+                    f"{v:,.1f}"
+                    if isinstance(v, float)
+                    else f"{v:,}"
+                    if isinstance(v, int)
+                    else str(v)
+                )
+                for k, v in zip(shown, row, strict=True)
+            ]
+        )
+    console.print(t)
+    if "suggested_play" in table.columns:
+        for seg_name, play in zip(table["segment"], table["suggested_play"], strict=True):
+            console.print(f"[bold]{seg_name}[/bold]: {play}", highlight=False)
+
+
+@app.command()
+def profile(
+    user_id: Annotated[str, typer.Argument(help="The customer's id.")],
+) -> None:
+    """One customer's profile from the latest run: facts, tags, segment, stage, cluster."""
+    from liucun.pipeline import customer_profile
+
+    p = customer_profile(_workspace(), user_id)
+    t = RichTable(title=f"customer {user_id}", show_header=False)
+    t.add_column("field")
+    t.add_column("value", overflow="fold")
+    for k, v in p.items():
+        if isinstance(v, dict):
+            for k2, v2 in v.items():
+                t.add_row(f"{k}.{k2}", _fmt(v2))
+        else:
+            t.add_row(k, _fmt(v))
+    console.print(t)
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    if isinstance(v, list | tuple):
+        return ", ".join(map(str, v)) or "-"
+    return "-" if v is None else str(v)
+
+
 def _parse_date(value: str, option: str):
     import datetime as dt
 

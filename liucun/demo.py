@@ -28,10 +28,6 @@ class DemoResult:
     summary: dict = field(default_factory=dict)
 
 
-def new_run_id() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def run_demo(
     ws: Workspace,
     users: int = 5000,
@@ -52,6 +48,11 @@ def run_demo(
     for table in TABLES:
         on_step(f"ingesting {table}")
         results += ws.ingest(table, sim_dir / f"{table}.parquet")
+    from liucun.pipeline import run
+
+    as_of = dt.date.fromisoformat(sim.start) + dt.timedelta(days=days)
+    on_step(f"running the daily job as of {as_of}")
+    job = run(ws, as_of, on_step=on_step)
     on_step("summarising")
     wh = ws.warehouse
     summary = wh.summary()
@@ -62,9 +63,8 @@ def run_demo(
         .order_by("day")
         .execute()
     )
-    run_id = new_run_id()
+    run_id = job.run_id
     run_dir = ws.path / "runs" / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "summary.json").write_text(
         json.dumps(
             {"run_id": run_id, "simulation": sim.__dict__, "warehouse": summary},
@@ -82,6 +82,9 @@ def run_demo(
             f"simulated data: {sim_dir}",
             f"ground truth (never read by models): {sim_dir / 'truth'}",
             f"warehouse: {wh.path}",
+            f"run {run_id} as of {as_of}: {job.stats['customers']:,} customers, "
+            f"{job.stats['segments']} segments, {job.stats['clusters']} clusters; "
+            f"outputs in {run_dir}",
         ],
     )
     return DemoResult(run_id, sim_dir, sim_dir / "truth", run_dir, report, results, summary)

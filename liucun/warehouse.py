@@ -7,6 +7,7 @@ when one machine is not enough); only this module and the ingest/feature layers 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -165,6 +166,13 @@ class Warehouse:
             f"SELECT * FROM quarantine {where} ORDER BY ingest_id, table_name, row_number {lim}"
         ).df()
         return counts, rows
+
+    def last_activity(self) -> dt.datetime | None:
+        """The newest timestamp of any table (the default ``as_of`` is the day after)."""
+        parts = " UNION ALL ".join(
+            f"SELECT max(ts) AS ts FROM {t}" for t in TABLES if "ts" in TABLES[t].column_names
+        )
+        return self.con.execute(f"SELECT max(ts) FROM ({parts})").fetchone()[0]
 
     def summary(self) -> dict[str, Any]:
         """Customers, orders, revenue and date range: the first look at a loaded shop."""
