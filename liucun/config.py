@@ -25,6 +25,16 @@ future_tolerance_hours = 24
 # Default outcome window in days for churn, orders and revenue.
 horizon_days = 90
 
+[segments]
+# Clusters are seeded: the same data gives the same clusters.
+seed = 0
+# Every rule of RFM segments, lifecycle stages, cluster names, tags and suggested plays can
+# be overridden here, key by key; see DEFAULT_SEGMENTS_CONFIG in liucun/decide/segments.py.
+# For example:
+# [segments.lifecycle]
+# new_days = 30
+# k_active = 1.5
+
 [plan]
 # Share of planned customers held out at random as a control group.
 control_share = 0.1
