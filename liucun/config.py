@@ -14,6 +14,10 @@ DEFAULT_TOML = """\
 memory_limit = "2GB"
 # Worker threads DuckDB may use (0 = one per core).
 threads = 0
+# Where features are computed: "duckdb" (embedded, the default) or "spark" (the warehouse
+# is exported to Parquet under the workspace and read by a local[*] Spark session; needs
+# pip install 'liucun[spark]').
+engine = "duckdb"
 
 [ingest]
 # Time zone for naive timestamps in source files (an ingest's --tz overrides it).

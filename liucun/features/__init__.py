@@ -32,8 +32,15 @@ __all__ = [
 
 
 def workspace_tables(ws: Workspace) -> dict[str, ir.Table]:
-    """The canonical tables that hold rows: families needing an empty one are dropped."""
+    """The canonical tables that hold rows: families needing an empty one are dropped.
+
+    On DuckDB by default; on Spark when ``liucun.toml`` says ``engine = "spark"``.
+    """
     from liucun.data.schema import TABLES
+    from liucun.engines import spark_tables, workspace_engine
+
+    if workspace_engine(ws) == "spark":
+        return spark_tables(ws)
 
     out = {}
     for name in TABLES:

@@ -39,6 +39,16 @@ def days_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.Flo
     return later.delta(earlier, unit="microsecond").cast("float64") / DAY_US
 
 
+def count_if(t: ir.Table, cond: ir.BooleanValue) -> ir.IntegerScalar:
+    """Rows of the group where ``cond`` holds: 0, never NULL, on every engine.
+
+    Spark compiles a conditional count to ``SUM(CAST(cond AS BIGINT))``, which is NULL
+    when ``cond`` is NULL on every row of a group (a customer whose reviews all lack a
+    rating); DuckDB's ``COUNT(*) FILTER (WHERE cond)`` gives 0. ``fill_null(0)`` agrees.
+    """
+    return t.count(where=cond).fill_null(0)
+
+
 def since(t: ir.Table, as_of: ir.TimestampScalar, days: int) -> ir.BooleanValue:
     """Rows in the window [as_of - days, as_of)."""
     return t.ts >= as_of - ibis.interval(days=days)

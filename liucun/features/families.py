@@ -3,6 +3,11 @@
 A family runs only when the tables it needs hold rows; a shop with orders only (CDNOW)
 gets the order families and nothing else. Counts are filled with 0 later, in
 ``build_features``; ratios and averages stay NULL where undefined.
+
+Every expression gives the same result on DuckDB and Spark (tests/features/
+test_spark_parity.py): conditional counts go through ``count_if`` (never NULL), money is
+cast to float before summing, durations use microsecond deltas, divisors that can be 0
+are NULLed first (Spark 4 runs ANSI SQL: x / 0 raises), ties are broken by explicit keys.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Callable, Mapping
 import ibis
 import ibis.expr.types as ir
 
-from liucun.features.base import Feature, before, days_between, since
+from liucun.features.base import Feature, before, count_if, days_between, since
 
 WINDOWS = (30, 90, 180, 365)
 F: list[Feature] = []
@@ -48,22 +53,22 @@ def orders_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Ta
     prev30 = (o.ts >= as_of - ibis.interval(days=60)) & (o.ts < as_of - ibis.interval(days=30))
     agg = {}
     for w in WINDOWS:
-        agg[f"orders_{w}d"] = o.count(where=since(o, as_of, w))
+        agg[f"orders_{w}d"] = count_if(o, since(o, as_of, w))
         agg[f"revenue_{w}d"] = o.amount.cast("float64").sum(where=paid & since(o, as_of, w))
     agg.update(
         orders_total=o.count(),
-        paid_orders=o.count(where=paid),
+        paid_orders=count_if(o, paid),
         revenue_total=o.amount.cast("float64").sum(where=paid),
         last_order=o.ts.max(),
         first_order=o.ts.min(),
-        orders_prev30=o.count(where=prev30),
+        orders_prev30=count_if(o, prev30),
         revenue_prev30=o.amount.cast("float64").sum(where=paid & prev30),
         discount_total=o.discount.cast("float64").sum(),
-        coupon_orders=o.count(where=o.coupon_code.notnull()),
-        refunded=o.count(where=o.status == "refunded"),
-        cancelled=o.count(where=o.status == "cancelled"),
-        weekend=o.count(where=o.ts.day_of_week.index() >= 5),
-        evening=o.count(where=o.ts.hour() >= 18),
+        coupon_orders=count_if(o, o.coupon_code.notnull()),
+        refunded=count_if(o, o.status == "refunded"),
+        cancelled=count_if(o, o.status == "cancelled"),
+        weekend=count_if(o, o.ts.day_of_week.index() >= 5),
+        evening=count_if(o, o.ts.hour() >= 18),
     )
     g = o.group_by("user_id").aggregate(**agg)
     n = g.orders_total.cast("float64")
@@ -77,7 +82,8 @@ def orders_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Ta
         has_ordered=ibis.literal(1),
         recency_days=days_between(as_of, g.last_order),
         first_order_days=days_between(as_of, g.first_order),
-        aov=(rev / g.paid_orders.cast("float64")).nullif(float("inf")),
+        # Spark 4 runs in ANSI mode: x / 0 raises instead of giving inf, so NULL the divisor.
+        aov=rev / g.paid_orders.cast("float64").nullif(0),
         orders_trend_30d=g.orders_30d - g.orders_prev30,
         revenue_trend_30d=g.revenue_30d.fill_null(0) - g.revenue_prev30.fill_null(0),
         discount_share=g.discount_total.fill_null(0)
@@ -170,24 +176,24 @@ def behaviour_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir
     agg = {}
     for w in (30, 90):
         agg[f"sessions_{w}d"] = e.session_id.nunique(where=since(e, as_of, w))
-        agg[f"views_{w}d"] = e.count(where=(et == "view") & since(e, as_of, w))
+        agg[f"views_{w}d"] = count_if(e, (et == "view") & since(e, as_of, w))
     agg.update(
-        searches_90d=e.count(where=(et == "search") & since(e, as_of, 90)),
-        carts_90d=e.count(where=(et == "add_to_cart") & since(e, as_of, 90)),
-        logins_30d=e.count(where=(et == "login") & since(e, as_of, 30)),
-        support_90d=e.count(where=(et == "support") & since(e, as_of, 90)),
-        opted_out=e.count(where=et == "opt_out"),
+        searches_90d=count_if(e, (et == "search") & since(e, as_of, 90)),
+        carts_90d=count_if(e, (et == "add_to_cart") & since(e, as_of, 90)),
+        logins_30d=count_if(e, (et == "login") & since(e, as_of, 30)),
+        support_90d=count_if(e, (et == "support") & since(e, as_of, 90)),
+        opted_out=count_if(e, et == "opt_out"),
         last_event=e.ts.max(),
     )
     g = e.group_by("user_id").aggregate(**agg)
     recent = e.filter(since(e, as_of, 90) & e.session_id.notnull())
     s = recent.group_by(["user_id", "session_id"]).aggregate(
-        cart=recent.count(where=recent.event_type == "add_to_cart"),
-        bought=recent.count(where=recent.event_type == "purchase"),
+        cart=count_if(recent, recent.event_type == "add_to_cart"),
+        bought=count_if(recent, recent.event_type == "purchase"),
     )
     s = s.group_by("user_id").aggregate(
-        cart_sessions=s.count(where=s.cart > 0),
-        abandoned=s.count(where=(s.cart > 0) & (s.bought == 0)),
+        cart_sessions=count_if(s, s.cart > 0),
+        abandoned=count_if(s, (s.cart > 0) & (s.bought == 0)),
     )
     g = g.left_join(s, "user_id").drop("user_id_right")
     return g.select(
@@ -210,8 +216,10 @@ def reviews_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.T
     g = r.group_by("user_id").aggregate(
         reviews_total=r.count(),
         rating_mean=r.rating.mean(),
-        negative=r.count(where=r.rating <= 2),
-        rated=r.count(where=r.rating.notnull()),
+        negative=count_if(r, r.rating <= 2),
+        # On Spark notnull() also drops NaN; ingest quarantines non-finite numbers, so
+        # the warehouse holds none and both engines count the same rows.
+        rated=count_if(r, r.rating.notnull()),
     )
     return g.select(
         "user_id",
@@ -231,7 +239,7 @@ def campaigns_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir
     tr = before(t["treatments"], as_of)
     tr = tr.filter(tr.arm.isnull() | (tr.arm == "treatment"))
     g = tr.group_by("user_id").aggregate(
-        treatments_180d=tr.count(where=since(tr, as_of, 180)),
+        treatments_180d=count_if(tr, since(tr, as_of, 180)),
         contacts=tr.count(),
         last=tr.ts.max(),
     )
@@ -243,7 +251,7 @@ def campaigns_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir
     )
     if "orders" in t:
         o = before(t["orders"], as_of)
-        c = o.group_by("user_id").aggregate(coupon_orders=o.count(where=o.coupon_code.notnull()))
+        c = o.group_by("user_id").aggregate(coupon_orders=count_if(o, o.coupon_code.notnull()))
         g = g.left_join(c, "user_id").drop("user_id_right")
         rate = (g.coupon_orders.fill_null(0).cast("float64") / g.contacts).clip(upper=1.0)
     else:
