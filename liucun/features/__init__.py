@@ -42,12 +42,10 @@ def workspace_tables(ws: Workspace) -> dict[str, ir.Table]:
     if workspace_engine(ws) == "spark":
         return spark_tables(ws)
 
-    out = {}
-    for name in TABLES:
-        t = ws.table(name)
-        if t.limit(1).count().execute() > 0:
-            out[name] = t
-    return out
+    # One query for all seven: compiling seven Ibis counts costs more than the check.
+    exists = ", ".join(f'EXISTS (SELECT 1 FROM "{name}")' for name in TABLES)
+    held = ws.warehouse.con.execute(f"SELECT {exists}").fetchone()
+    return {name: ws.table(name) for name, has in zip(TABLES, held, strict=True) if has}
 
 
 def build_features(tables: Mapping[str, ir.Table], as_of: dt.date | dt.datetime | str) -> ir.Table:
@@ -96,5 +94,11 @@ def _is_count(name: str) -> bool:
 
 def feature_frame(ws: Workspace, as_of: dt.date | dt.datetime | str) -> pd.DataFrame:
     """Features as pandas, one row per known customer, sorted by user_id."""
-    df = build_features(workspace_tables(ws), as_of).execute()
+    from liucun.engines import workspace_engine
+
+    expr = build_features(workspace_tables(ws), as_of)
+    # On DuckDB, Arrow → pandas directly gives the same frame (values and dtypes) as
+    # ``execute()``, whose per-column conversion costs ~0.5 s at 200,000 customers.
+    duck = workspace_engine(ws) == "duckdb"
+    df = expr.to_pyarrow().to_pandas() if duck else expr.execute()
     return df.sort_values("user_id", kind="stable").reset_index(drop=True)
