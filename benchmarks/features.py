@@ -34,7 +34,6 @@ import json
 import math
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -42,6 +41,11 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import cpu_s as _cpu_s
+from _measure import peak_mb as _peak_mb
+from _measure import sql_str as _sql_str
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_EVENTS = "1000000,10000000"
@@ -79,24 +83,6 @@ PANDAS_FEATURES = (
 BARE_SQL = (
     "SELECT user_id, count(*) AS events, sum(value) AS value_sum FROM events GROUP BY user_id"
 )
-
-
-def _sql_str(s: str | Path) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
-
-
-def _peak_mb() -> float:
-    """This process's max resident set size so far, in MiB (ru_maxrss is KiB on Linux)."""
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if sys.platform == "darwin":  # bytes there
-        kb //= 1024
-    return round(kb / 1024, 1)
-
-
-def _cpu_s() -> float:
-    """CPU seconds this process has used (all threads): less skewed by a busy machine."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def _as_of(days: int) -> dt.date:

@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -33,6 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import cpu_s as _cpu_s
+from _measure import peak_mb as _peak_mb
+from _measure import sql_str as _sql_str
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_ROWS = 10_000_000
@@ -59,24 +63,6 @@ SELECT
 FROM range({rows}) t(i)
 ORDER BY i
 """
-
-
-def _sql_str(s: str | Path) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
-
-
-def _peak_mb() -> float:
-    """This process's max resident set size so far, in MiB (ru_maxrss is KiB on Linux)."""
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if sys.platform == "darwin":  # bytes there
-        kb //= 1024
-    return round(kb / 1024, 1)
-
-
-def _cpu_s() -> float:
-    """CPU seconds this process has used (all threads): less skewed by a busy machine."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def _warehouse_defaults() -> dict[str, Any]:

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -32,6 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import cpu_s as _cpu_s
+from _measure import peak_mb as _peak_mb
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_USERS = 100_000
@@ -43,19 +46,6 @@ TARGET_PEAK_MB = 4096
 TARGET_SCALE = (100_000, 365)  # users, days at which the targets are set
 TABLES = ("users", "items", "events", "orders", "order_items", "reviews", "treatments")
 TRUTH = ("customers", "effects", "preferences", "demand")
-
-
-def _peak_mb() -> float:
-    """This process's max resident set size so far, in MiB (ru_maxrss is KiB on Linux)."""
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if sys.platform == "darwin":  # bytes there
-        kb //= 1024
-    return round(kb / 1024, 1)
-
-
-def _cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def _parquet_files(root: Path) -> list[Path]:
