@@ -285,6 +285,8 @@ def demo(
         f"customers {s['customers']:,} · orders {s['tables']['orders']:,} · "
         f"revenue {s['revenue']:,.2f}"
     )
+    if s.get("churn_check"):
+        console.print(s["churn_check"], highlight=False)
     console.print(f"run {r.run_id}: report {r.report}")
     console.print(f"workspace {ws.path} · simulated files {r.sim_dir} · truth {r.truth_dir}")
 
@@ -305,8 +307,12 @@ def run_cmd(
     console.print(
         f"run {r.run_id} as of {r.as_of}: {r.stats['customers']:,} customers, "
         f"{r.stats['features']} features, {r.stats['segments']} segments, "
-        f"{r.stats['clusters']} clusters (silhouette {r.stats['silhouette']:.2f})"
+        f"{r.stats['clusters']} clusters (silhouette {r.stats['silhouette']:.2f}), "
+        f"{r.stats['high_risk']:,} high / {r.stats['medium_risk']:,} medium churn risk "
+        f"({r.stats['score_mode']} models)"
     )
+    if r.stats.get("score_note"):
+        err.print(f"note: {r.stats['score_note']}", markup=False, highlight=False)
     for name, path in r.outputs.items():
         console.print(f"  {name}: {path}")
 
@@ -379,6 +385,154 @@ def profile(
         else:
             t.add_row(k, _fmt(v))
     console.print(t)
+
+
+@app.command()
+def score(
+    out_file: Annotated[Path, typer.Option("--out", help="Write scores to CSV or Parquet.")],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="YYYY-MM-DD (00:00 UTC); default: the day after the data."),
+    ] = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option("--horizon", help="Outcome window in days (default: [score] in liucun.toml)."),
+    ] = None,
+) -> None:
+    """Churn probability, expected orders and revenue, CLV and reasons per customer."""
+    from liucun.outputs import write_frame
+    from liucun.pipeline import parse_as_of
+    from liucun.scoring import score as score_customers
+
+    ws = _workspace()
+    day = parse_as_of(as_of, ws)
+    with err.status("starting") as status:
+        r = score_customers(ws, day, horizon, on_step=lambda step: status.update(step))
+    write_frame(r.scores, out_file)
+    bands = r.scores["risk_band"].value_counts()
+    how = "reused" if r.reused else "fitted"
+    console.print(
+        f"scored {len(r.scores):,} customers as of {day} over {r.plan.horizon} days "
+        f"({r.plan.mode} models {how}): high {bands.get('high', 0):,}, "
+        f"medium {bands.get('medium', 0):,}, low {bands.get('low', 0):,} → {out_file}",
+        highlight=False,
+    )
+    if r.plan.why:
+        err.print(f"note: {r.plan.why}", markup=False, highlight=False)
+
+
+@app.command()
+def backtest(
+    cutoffs: Annotated[
+        str | None,
+        typer.Option("--cutoffs", help="Comma-separated dates; default: rolling cutoffs."),
+    ] = None,
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", help="Outcome window in days.")
+    ] = None,
+    n: Annotated[int, typer.Option("--n", help="Rolling cutoffs when --cutoffs is not given.")] = 3,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the report: .html (with plots) or .json."),
+    ] = None,
+) -> None:
+    """Rolling-origin evaluation: recency, BG/NBD, Pareto/NBD and the boosted model."""
+    from liucun.backtest import backtest as run_backtest
+    from liucun.evaluate.backtest import parse_cutoffs, rolling_cutoffs
+    from liucun.features import workspace_tables
+    from liucun.features.btyd import order_span
+    from liucun.pipeline import parse_as_of
+    from liucun.report import backtest_report
+    from liucun.scoring import score_config
+
+    ws = _workspace()
+    cfg = score_config(ws)
+    H = int(horizon or cfg["horizon_days"])
+    tables = workspace_tables(ws)
+    if cutoffs:
+        try:
+            days = parse_cutoffs(cutoffs)
+        except ValueError as e:
+            raise LiucunError(f"--cutoffs {cutoffs}: {e}") from None
+    else:
+        end = parse_as_of(None, ws)
+        first, _ = order_span(tables, end)
+        if first is None:
+            raise LiucunError("no orders in the warehouse: nothing to backtest")
+        try:
+            days = rolling_cutoffs(first, end, H, n, step_days=max(H // 2, 7))
+        except ValueError as e:
+            raise LiucunError(f"backtest over {H} days: {e}") from None
+    with err.status("starting") as status:
+        res = run_backtest(tables, days, H, cfg, on_step=lambda step: status.update(step))
+    table = RichTable(title=f"backtest, horizon {H} days, cutoffs {', '.join(res['cutoffs'])}")
+    shown = [
+        "roc_auc",
+        "pr_auc",
+        "brier",
+        "capture_top10",
+        "orders_mae",
+        "revenue_spearman",
+        "revenue_top10_share",
+    ]
+    table.add_column("model")
+    for c in shown:
+        table.add_column(c, justify="right")
+    for _, row in res["summary"].iterrows():
+        table.add_row(row["model"], *[_fmt(float(row[c])) if c in row else "-" for c in shown])
+    console.print(table)
+    for note in res["notes"]:
+        err.print(f"note: {note}", markup=False, highlight=False)
+    if out_file:
+        backtest_report(res, out_file)
+        console.print(f"wrote {out_file}")
+
+
+@app.command()
+def alerts(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="YYYY-MM-DD (00:00 UTC); default: the day after the data."),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Rows to print.")] = 20,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write to CSV or Parquet.")] = None,
+) -> None:
+    """Customers who crossed into the high-risk band since the previous run, and drift."""
+    from liucun.outputs import write_frame
+    from liucun.pipeline import PSI_WARNING
+    from liucun.pipeline import alerts as run_alerts
+
+    ws = _workspace()
+    with err.status("starting") as status:
+        a = run_alerts(ws, as_of, on_step=lambda step: status.update(step))
+    since = f"since run {a.previous}" if a.previous else "(first run: every high-risk customer)"
+    console.print(
+        f"{len(a.alerts):,} customers crossed into the high band as of {a.run.as_of} {since}",
+        highlight=False,
+    )
+    if len(a.alerts):
+        t = RichTable()
+        for c in ("user_id", "p_churn", "value_at_risk", "segment", "reasons"):
+            t.add_column(c, overflow="fold")
+        for _, r in a.alerts.head(limit).iterrows():
+            t.add_row(
+                r["user_id"],
+                f"{r['p_churn']:.2f}",
+                f"{r['value_at_risk']:,.2f}",
+                str(r["segment"]),
+                str(r["reasons"]),
+            )
+        console.print(t)
+    for _, r in a.drift.iterrows():
+        if r["psi"] > PSI_WARNING:
+            err.print(
+                f"warning: feature drift: {r['feature']} PSI {r['psi']:.2f} > {PSI_WARNING}",
+                markup=False,
+                highlight=False,
+            )
+    if out_file:
+        write_frame(a.alerts, out_file)
+        console.print(f"wrote {len(a.alerts)} alerts to {out_file}")
 
 
 def _fmt(v: object) -> str:

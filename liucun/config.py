@@ -28,6 +28,25 @@ future_tolerance_hours = 24
 [score]
 # Default outcome window in days for churn, orders and revenue.
 horizon_days = 90
+# Training snapshots: up to `snapshots` cutoffs, `snapshot_step_days` apart, the latest
+# one H days before as_of (its labels end there); each needs `min_history_days` of
+# orders before it. With less history the label window shrinks (down to
+# `min_label_days`) to keep `min_snapshots` cutoffs; below that BTYD models score alone.
+snapshots = 6
+min_snapshots = 5
+snapshot_step_days = 30
+min_history_days = 60
+min_label_days = 14
+# Reasons per customer; above `reasons_all_up_to` customers only the medium and high
+# bands get them (SHAP contributions cost time at scale).
+reasons = 3
+reasons_all_up_to = 200000
+seed = 0
+
+[score.risk_bands]
+# p_churn at or above these thresholds: medium, high (below medium: low).
+medium = 0.5
+high = 0.8
 
 [segments]
 # Clusters are seeded: the same data gives the same clusters.

@@ -22,7 +22,7 @@ from liucun.errors import LiucunError
 if TYPE_CHECKING:
     from liucun.workspace import Workspace
 
-STAGES = ("features", "segments")
+STAGES = ("features", "segments", "scores")
 
 
 @dataclass
@@ -85,12 +85,26 @@ def run(
         json.dumps(report, indent=2, default=str), encoding="utf-8"
     )
     res.outputs["clusters"] = str(run_dir / "clusters.json")
+    t0 = time.perf_counter()
+    on_step("churn, orders, revenue and CLV models")
+    from liucun.scoring import score
+
+    scored = score(ws, day, features=features, on_step=on_step)
+    res.seconds["scores"] = round(time.perf_counter() - t0, 3)
+    _write(res, "scores", scored.scores)
+    bands = scored.scores["risk_band"].value_counts()
     res.stats = {
         "customers": len(features),
         "features": len(features.columns) - 1,
         "segments": len(summary),
         "clusters": report.get("k"),
         "silhouette": report.get("silhouette"),
+        "score_mode": scored.plan.mode,
+        "score_note": scored.plan.why,
+        "models": str(scored.model_path),
+        "models_reused": scored.reused,
+        "high_risk": int(bands.get("high", 0)),
+        "medium_risk": int(bands.get("medium", 0)),
     }
     (run_dir / "run.json").write_text(json.dumps(asdict(res), indent=2), encoding="utf-8")
     (ws.path / "runs" / "latest.json").write_text(
@@ -176,8 +190,83 @@ def latest_run(ws: Workspace) -> Path:
     return ws.path / "runs" / run_id
 
 
-def read_output(ws: Workspace, name: str) -> pd.DataFrame:
-    path = latest_run(ws) / f"{name}.parquet"
+def read_output(ws: Workspace, name: str, run_dir: Path | None = None) -> pd.DataFrame:
+    path = (run_dir or latest_run(ws)) / f"{name}.parquet"
     if not path.exists():
         raise LiucunError(f"{path}: the latest run has no {name} output")
     return pd.read_parquet(path)
+
+
+# -- early warning ---------------------------------------------------------------------
+
+DRIFT_FEATURES = (
+    "recency_days",
+    "orders_90d",
+    "revenue_90d",
+    "orders_total",
+    "revenue_total",
+    "aov",
+    "gap_ratio",
+    "sessions_30d",
+    "views_30d",
+    "days_since_last_event",
+    "tenure_days",
+)
+PSI_WARNING = 0.2
+
+
+def previous_run(ws: Workspace, before: str) -> Path | None:
+    """The newest run older than run ``before`` that wrote scores."""
+    runs = sorted(p for p in (ws.path / "runs").glob("*") if (p / "scores.parquet").exists())
+    older = [p for p in runs if p.name < before]
+    return older[-1] if older else None
+
+
+@dataclass
+class Alerts:
+    run: RunResult
+    previous: str | None
+    alerts: pd.DataFrame
+    drift: pd.DataFrame
+
+    @property
+    def drifted(self) -> list[str]:
+        return list(self.drift.loc[self.drift["psi"] > PSI_WARNING, "feature"])
+
+
+def alerts(
+    ws: Workspace,
+    as_of: str | dt.date | None = None,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> Alerts:
+    """Runs the job as of ``as_of``; who crossed into the high band since the previous run.
+
+    Value at risk = the customer's revenue of the last 365 days × p_churn. Feature drift
+    between the two runs is the PSI of the main features.
+    """
+    from liucun.evaluate.metrics import psi_table
+
+    res = run(ws, as_of, on_step=on_step)
+    now = pd.read_parquet(res.outputs["scores"])
+    feats = pd.read_parquet(res.outputs["features"])
+    prev_dir = previous_run(ws, res.run_id)
+    if prev_dir is None:
+        was_high: set[str] = set()
+        drift = pd.DataFrame(columns=["feature", "psi"])
+    else:
+        before = read_output(ws, "scores", prev_dir)
+        was_high = set(before.loc[before["risk_band"] == "high", "user_id"])
+        old = read_output(ws, "features", prev_dir)
+        cols = [c for c in DRIFT_FEATURES if c in feats.columns and c in old.columns]
+        drift = psi_table(old, feats, cols)
+    crossed = now[(now["risk_band"] == "high") & ~now["user_id"].isin(was_high)].copy()
+    spend = feats.set_index("user_id").get("revenue_365d")
+    year = spend.reindex(crossed["user_id"]).fillna(0).to_numpy() if spend is not None else 0.0
+    crossed["value_at_risk"] = year * crossed["p_churn"].to_numpy()
+    crossed = crossed.sort_values(["value_at_risk", "p_churn"], ascending=False, kind="stable")
+    cols = ["user_id", "p_churn", "value_at_risk", "clv_365d", "segment", "lifecycle_stage"]
+    crossed = crossed[[*cols, "reasons"]].reset_index(drop=True)
+    run_dir = Path(res.run_dir)
+    crossed.to_parquet(run_dir / "alerts.parquet", index=False)
+    drift.to_parquet(run_dir / "drift.parquet", index=False)
+    return Alerts(res, prev_dir.name if prev_dir else None, crossed, drift)

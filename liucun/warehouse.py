@@ -174,6 +174,16 @@ class Warehouse:
         )
         return self.con.execute(f"SELECT max(ts) FROM ({parts})").fetchone()[0]
 
+    def fingerprint(self) -> dict[str, list[int]]:
+        """Row count and newest ingest id per table: changes whenever an ingest changes data.
+
+        Saved models are reused only while the fingerprint they were fitted on holds.
+        """
+        parts = " UNION ALL ".join(
+            f"SELECT '{t}', count(*), coalesce(max(_ingest_id), 0) FROM {t}" for t in TABLES
+        )
+        return {r[0]: [int(r[1]), int(r[2])] for r in self.con.execute(parts).fetchall()}
+
     def summary(self) -> dict[str, Any]:
         """Customers, orders, revenue and date range: the first look at a loaded shop."""
         con = self.con

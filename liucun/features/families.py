@@ -20,6 +20,9 @@ import ibis.expr.types as ir
 from liucun.features.base import Feature, before, count_if, days_between, since
 
 WINDOWS = (30, 90, 180, 365)
+# Exponentially decayed counts weigh each order by how recent it is: one number that
+# ranks future buying better than any fixed window, and reads the same at any tenure.
+DECAYS = (30, 90, 365)
 F: list[Feature] = []
 
 
@@ -45,6 +48,9 @@ _doc("refund_share", "orders", "share of orders refunded")
 _doc("cancel_share", "orders", "share of orders cancelled")
 _doc("weekend_order_share", "orders", "share of orders placed on Saturday or Sunday")
 _doc("evening_order_share", "orders", "share of orders placed 18:00-24:00 UTC")
+for tau in DECAYS:
+    _doc(f"orders_decay_{tau}d", "orders", f"orders weighted by exp(-age / {tau} days)", "lifetime")
+_doc("revenue_decay_90d", "orders", "paid revenue weighted by exp(-age / 90 days)", "lifetime")
 
 
 def orders_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Table:
@@ -55,6 +61,10 @@ def orders_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Ta
     for w in WINDOWS:
         agg[f"orders_{w}d"] = count_if(o, since(o, as_of, w))
         agg[f"revenue_{w}d"] = o.amount.cast("float64").sum(where=paid & since(o, as_of, w))
+    age = days_between(as_of, o.ts)
+    for tau in DECAYS:
+        agg[f"orders_decay_{tau}d"] = (-age / tau).exp().sum()
+    agg["revenue_decay_90d"] = (o.amount.cast("float64") * (-age / 90).exp()).sum(where=paid)
     agg.update(
         orders_total=o.count(),
         paid_orders=count_if(o, paid),
@@ -93,6 +103,8 @@ def orders_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Ta
         cancel_share=g.cancelled / n,
         weekend_order_share=g.weekend / n,
         evening_order_share=g.evening / n,
+        **{f"orders_decay_{tau}d": g[f"orders_decay_{tau}d"] for tau in DECAYS},
+        revenue_decay_90d=g.revenue_decay_90d.fill_null(0),
     )
 
 

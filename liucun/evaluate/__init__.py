@@ -1,0 +1,34 @@
+"""Time-based backtests and the metrics that judge models on them."""
+
+from __future__ import annotations
+
+from liucun.evaluate.backtest import parse_cutoffs, rolling_cutoffs, summarise_backtest
+from liucun.evaluate.metrics import (
+    calibration_table,
+    classification_metrics,
+    expected_calibration_error,
+    lift_capture,
+    lift_curve,
+    psi,
+    psi_table,
+    regression_metrics,
+    top_share,
+)
+from liucun.evaluate.plots import calibration_svg, lift_svg
+
+__all__ = [
+    "calibration_svg",
+    "calibration_table",
+    "classification_metrics",
+    "expected_calibration_error",
+    "lift_capture",
+    "lift_curve",
+    "lift_svg",
+    "parse_cutoffs",
+    "psi",
+    "psi_table",
+    "regression_metrics",
+    "rolling_cutoffs",
+    "summarise_backtest",
+    "top_share",
+]

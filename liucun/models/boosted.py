@@ -1,0 +1,307 @@
+"""Gradient-boosted churn/propensity and value models (LightGBM) on point-in-time features.
+
+Training rows are snapshots stacked over several cutoffs; the latest cutoff is held out
+as the validation slice: it stops boosting early and fits the calibration map, so the
+probabilities are calibrated on data later than what the trees learned from.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Self
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import NotFittedError
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_data_in_leaf": 50,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "verbose": -1,
+    "num_threads": 0,
+}
+
+
+class FeatureMatrix:
+    """Turns a feature frame into LightGBM input with stable columns and categories.
+
+    Text columns (``top_category``) become pandas categoricals with the categories seen
+    in training, so scoring-time values map to the same codes (unseen ones to NaN).
+    """
+
+    def __init__(self, columns: list[str], categories: dict[str, list[str]]) -> None:
+        self.columns = columns
+        self.categories = categories
+
+    @classmethod
+    def learn(cls, df: pd.DataFrame, exclude: set[str]) -> FeatureMatrix:
+        cols, cats = [], {}
+        for c in df.columns:
+            if c in exclude:
+                continue
+            s = df[c]
+            if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+                cols.append(c)
+            elif pd.api.types.is_string_dtype(s) or s.dtype == object:
+                cols.append(c)
+                cats[c] = sorted(str(v) for v in s.dropna().unique())
+        return cls(cols, cats)
+
+    def transform(self, df: pd.DataFrame) -> pd.DataFrame:
+        out = {}
+        for c in self.columns:
+            if c not in df.columns:
+                out[c] = np.full(len(df), np.nan)
+            elif c in self.categories:
+                out[c] = pd.Categorical(df[c].astype("object"), categories=self.categories[c])
+            else:
+                out[c] = pd.to_numeric(df[c], errors="coerce").astype("float64").to_numpy()
+        return pd.DataFrame(out, index=df.index)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"columns": self.columns, "categories": self.categories}
+
+
+class _Boosted:
+    objective = "binary"
+
+    def __init__(
+        self,
+        params: dict[str, Any] | None = None,
+        max_rounds: int = 2000,
+        early_stopping_rounds: int = 50,
+        seed: int = 0,
+    ) -> None:
+        self.params = params
+        self.max_rounds = max_rounds
+        self.early_stopping_rounds = early_stopping_rounds
+        self.seed = seed
+
+    def _train(
+        self, X: pd.DataFrame, y: np.ndarray, X_val: pd.DataFrame | None, y_val: np.ndarray | None
+    ) -> None:
+        params = {**DEFAULT_PARAMS, **(self.params or {}), "objective": self.objective}
+        params["seed"] = self.seed
+        self.matrix_ = FeatureMatrix.learn(X, exclude=set())
+        train = lgb.Dataset(self.matrix_.transform(X), label=y, free_raw_data=True)
+        if X_val is not None and y_val is not None and len(X_val):
+            valid = lgb.Dataset(self.matrix_.transform(X_val), label=y_val, reference=train)
+            self.booster_ = lgb.train(
+                params,
+                train,
+                num_boost_round=self.max_rounds,
+                valid_sets=[valid],
+                callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            )
+            self.best_iteration_ = int(self.booster_.best_iteration or self.max_rounds)
+        else:
+            rounds = min(self.max_rounds, 300)
+            self.booster_ = lgb.train(params, train, num_boost_round=rounds)
+            self.best_iteration_ = rounds
+
+    def _check(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() first")
+
+    def _raw(self, X: pd.DataFrame) -> np.ndarray:
+        self._check()
+        return self.booster_.predict(
+            self.matrix_.transform(X), num_iteration=self.best_iteration_, raw_score=True
+        )
+
+    def fit_explainer(self, X: pd.DataFrame, max_rows: int = 200_000) -> float:
+        """A small tree model distilled from this one, for fast SHAP contributions.
+
+        Exact TreeSHAP on the full model costs ~1.3 ms a customer (364 trees of 31
+        leaves): 20 minutes at a million. A 60-tree, 8-leaf model fitted to the full
+        model's raw score gives the same top drivers at ~1/50 of the cost; its R² against
+        the full model's score is returned and kept (``explainer_r2_``) so the fidelity
+        of the reasons is on record.
+        """
+        self._check()
+        if len(X) > max_rows:
+            X = X.sample(max_rows, random_state=self.seed)
+        M = self.matrix_.transform(X)
+        target = self.booster_.predict(M, num_iteration=self.best_iteration_, raw_score=True)
+        params = {
+            "objective": "regression",
+            "num_leaves": 8,
+            "learning_rate": 0.15,
+            "min_data_in_leaf": 50,
+            "verbose": -1,
+            "seed": self.seed,
+        }
+        self.explainer_ = lgb.train(params, lgb.Dataset(M, label=target), num_boost_round=60)
+        fitted = self.explainer_.predict(M)
+        var = float(np.var(target))
+        self.explainer_r2_ = 1.0 - float(np.mean((target - fitted) ** 2)) / var if var else 1.0
+        return self.explainer_r2_
+
+    def contributions(self, X: pd.DataFrame, exact: bool = False) -> pd.DataFrame:
+        """SHAP contributions to the raw score per feature (LightGBM ``pred_contrib``).
+
+        From the distilled explainer when there is one, unless ``exact``.
+        """
+        self._check()
+        M = self.matrix_.transform(X)
+        explainer = getattr(self, "explainer_", None)
+        if explainer is not None and not exact:
+            c = explainer.predict(M, pred_contrib=True)
+        else:
+            c = self.booster_.predict(M, num_iteration=self.best_iteration_, pred_contrib=True)
+        return pd.DataFrame(c[:, :-1], columns=self.matrix_.columns, index=X.index)
+
+    def feature_importance(self) -> pd.Series:
+        self._check()
+        gain = self.booster_.feature_importance("gain", iteration=self.best_iteration_)
+        return pd.Series(gain, index=self.matrix_.columns).sort_values(ascending=False)
+
+    def save(self, path: str | Path) -> None:
+        self._check()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.booster_.save_model(str(path / "booster.txt"), num_iteration=self.best_iteration_)
+        if getattr(self, "explainer_", None) is not None:
+            self.explainer_.save_model(str(path / "explainer.txt"))
+        meta = {
+            "class": type(self).__name__,
+            "params": self.params,
+            "max_rounds": self.max_rounds,
+            "early_stopping_rounds": self.early_stopping_rounds,
+            "seed": self.seed,
+            "best_iteration": self.best_iteration_,
+            "matrix": self.matrix_.to_json(),
+            "explainer_r2": getattr(self, "explainer_r2_", None),
+            **self._extra_state(),
+        }
+        (path / "model.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra(self, meta: dict[str, Any]) -> None:
+        pass
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        path = Path(path)
+        meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
+        if meta["class"] != cls.__name__:
+            raise ValueError(f"{path}: holds a {meta['class']}, not a {cls.__name__}")
+        m = cls(meta["params"], meta["max_rounds"], meta["early_stopping_rounds"], meta["seed"])
+        m.booster_ = lgb.Booster(model_file=str(path / "booster.txt"))
+        m.best_iteration_ = meta["best_iteration"]
+        m.matrix_ = FeatureMatrix(meta["matrix"]["columns"], meta["matrix"]["categories"])
+        if (path / "explainer.txt").exists():
+            m.explainer_ = lgb.Booster(model_file=str(path / "explainer.txt"))
+            m.explainer_r2_ = meta.get("explainer_r2")
+        m._load_extra(meta)
+        return m
+
+
+class BoostedClassifier(_Boosted):
+    """P(event), calibrated on the later (validation) slice.
+
+    ``calibration="platt"`` (default) maps the raw log-odds through a logistic fit: strictly
+    monotone, so the ranking (AUC, lift) is the model's own. ``"isotonic"`` is more
+    flexible but flattens the scores into steps, tying customers the trees tell apart.
+    """
+
+    objective = "binary"
+
+    def __init__(
+        self,
+        params: dict[str, Any] | None = None,
+        max_rounds: int = 2000,
+        early_stopping_rounds: int = 50,
+        seed: int = 0,
+        calibration: str = "platt",
+    ) -> None:
+        super().__init__(params, max_rounds, early_stopping_rounds, seed)
+        self.calibration = calibration
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        X_val: pd.DataFrame | None = None,
+        y_val: np.ndarray | None = None,
+    ) -> BoostedClassifier:
+        y = np.asarray(y, dtype=float)
+        if len(np.unique(y)) < 2:
+            raise ValueError("the training labels hold one class only: nothing to learn")
+        yv = None if y_val is None else np.asarray(y_val, dtype=float)
+        self._train(X, y, X_val, yv)
+        if self.calibration not in ("platt", "isotonic"):
+            raise ValueError(f"calibration={self.calibration!r}: expected 'platt' or 'isotonic'")
+        self.calibration_: dict[str, Any] | None = None
+        if X_val is not None and yv is not None and len(np.unique(yv)) == 2:
+            raw = self._raw(X_val)
+            if self.calibration == "platt":
+                lr = LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), yv)
+                self.calibration_ = {
+                    "platt": [float(lr.coef_[0, 0]), float(lr.intercept_[0])],
+                }
+            else:
+                iso = IsotonicRegression(y_min=1e-4, y_max=1 - 1e-4, out_of_bounds="clip")
+                iso.fit(raw, yv)
+                self.calibration_ = {
+                    "isotonic": [
+                        [float(v) for v in iso.X_thresholds_],
+                        [float(v) for v in iso.y_thresholds_],
+                    ]
+                }
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Columns [P(0), P(1)], calibrated when a validation slice was given."""
+        raw = self._raw(X)
+        cal = self.calibration_ or {}
+        if "platt" in cal:
+            a, b = cal["platt"]
+            p = 1.0 / (1.0 + np.exp(-(a * raw + b)))
+        elif "isotonic" in cal:
+            xs, ys = cal["isotonic"]
+            p = np.interp(raw, xs, ys)
+        else:
+            p = 1.0 / (1.0 + np.exp(-raw))
+        return np.column_stack([1.0 - p, p])
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"calibration_method": self.calibration, "calibration": self.calibration_}
+
+    def _load_extra(self, meta: dict[str, Any]) -> None:
+        self.calibration = meta.get("calibration_method", "platt")
+        self.calibration_ = meta.get("calibration")
+
+
+class BoostedRegressor(_Boosted):
+    """Expected counts or money with a Tweedie loss: many zeros and a long right tail."""
+
+    objective = "tweedie"
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        X_val: pd.DataFrame | None = None,
+        y_val: np.ndarray | None = None,
+    ) -> BoostedRegressor:
+        y = np.asarray(y, dtype=float)
+        if (y < 0).any():
+            raise ValueError("Tweedie targets must be non-negative")
+        yv = None if y_val is None else np.clip(np.asarray(y_val, dtype=float), 0, None)
+        self._train(X, y, X_val, yv)
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.exp(self._raw(X))
