@@ -38,8 +38,9 @@ def btyd_predictions(
     from liucun.scoring import _spend, _weeks
 
     model = (BetaGeoModel if kind == "bgnbd" else ParetoNBDModel)()
-    f, r, t = _weeks(summary)
-    model.fit(f, r, t)
+    same = summary.groupby(["frequency", "recency", "T"], as_index=False).size()
+    f, r, t = _weeks(same)
+    model.fit(f, r, t, weights=same["size"].to_numpy(dtype=float))
     s = summary.set_index("user_id").reindex(users.to_numpy())
     ok = s["frequency"].notna().to_numpy()
     orders = np.zeros(len(users))
@@ -62,7 +63,7 @@ def evaluate(truth: pd.DataFrame, pred: Predictions) -> dict[str, float]:
         top_share,
     )
 
-    y = truth["purchased"].to_numpy()
+    y = truth["active"].to_numpy()
     out: dict[str, float] = {}
     c = classification_metrics(y, pred.p_purchase)
     out.update({k: c[k] for k in ("roc_auc", "pr_auc", "brier")})
@@ -107,7 +108,8 @@ def backtest(
         on_step(f"cutoff {cut}: features and labels")
         feats = build_features(tables, cut).execute()
         feats = feats.sort_values("user_id", kind="stable").reset_index(drop=True)
-        truth = label_frame(feats[["user_id"]], tables, cut, horizon)
+        event = str((cfg or {}).get("churn_event", "purchase"))
+        truth = label_frame(feats[["user_id"]], tables, cut, horizon, event)
         summary = summary_frame(tables, cut)
         preds: dict[str, Predictions] = {}
         if "recency" in models:
@@ -134,10 +136,10 @@ def backtest(
             rows.append({"cutoff": cut.isoformat(), "model": name, "customers": len(truth), **m})
             if name != "recency":
                 calib.setdefault(name, []).append(
-                    calibration_table(1 - truth["purchased"].to_numpy(), 1.0 - pred.p_purchase)
+                    calibration_table(1 - truth["active"].to_numpy(), 1.0 - pred.p_purchase)
                 )
             lifts.setdefault(name, []).append(
-                lift_curve(1 - truth["purchased"].to_numpy(), 1.0 - pred.p_purchase)
+                lift_curve(1 - truth["active"].to_numpy(), 1.0 - pred.p_purchase)
             )
     per_cutoff = pd.DataFrame(rows)
     return {

@@ -28,6 +28,10 @@ future_tolerance_hours = 24
 [score]
 # Default outcome window in days for churn, orders and revenue.
 horizon_days = 90
+# What churn means: "purchase" (default) = no purchase in the horizon; an event type
+# (login, view, ...) = no event of that type in the horizon. Expected orders and revenue
+# are about orders either way.
+churn_event = "purchase"
 # Training snapshots: up to `snapshots` cutoffs, `snapshot_step_days` apart, the latest
 # one H days before as_of (its labels end there); each needs `min_history_days` of
 # orders before it. With less history the label window shrinks (down to

@@ -32,9 +32,20 @@ if TYPE_CHECKING:
     from liucun.workspace import Workspace
 
 WEEK = 7.0
-LABELS = ("purchased", "orders_h", "revenue_h")
+LABELS = ("purchased", "orders_h", "revenue_h", "active")
+EVENT_TYPES = (
+    "purchase",
+    "view",
+    "search",
+    "add_to_cart",
+    "login",
+    "review",
+    "rate",
+    "coupon_redeem",
+)
 DEFAULT_SCORE_CONFIG: dict[str, Any] = {
     "horizon_days": 90,
+    "churn_event": "purchase",
     "snapshots": 6,
     "min_snapshots": 5,
     "snapshot_step_days": 30,
@@ -71,8 +82,12 @@ class Btyd:
 
         out = cls(summary=summary)
         if len(summary) >= 20 and (summary["frequency"] > 0).sum() >= 5:
-            f, r, t = _weeks(summary)
-            out.bgnbd = _converged(lambda: BetaGeoModel().fit(f, r, t))
+            # Customers with the same (frequency, recency, T) share a likelihood term:
+            # fitting the distinct rows with counts as weights is exact and 3-10× faster.
+            same = summary.groupby(["frequency", "recency", "T"], as_index=False).size()
+            f, r, t = _weeks(same)
+            w = same["size"].to_numpy(dtype=float)
+            out.bgnbd = _converged(lambda: BetaGeoModel().fit(f, r, t, weights=w))
             rep = summary[(summary["frequency"] > 0) & (summary["monetary"] > 0)]
             if len(rep) >= 20:
                 out.gamma = _converged(
@@ -253,7 +268,7 @@ def fit_stack(models: ScoreModels, Xv: pd.DataFrame, val: pd.DataFrame) -> dict[
     from sklearn.linear_model import LogisticRegression
 
     out: dict[str, Any] = {}
-    y = val["purchased"].to_numpy()
+    y = val["active"].to_numpy()
     if len(np.unique(y)) == 2:
         z = np.column_stack([models.classifier._raw(Xv), _btyd_logit(Xv["btyd_expected"])])
         lr = LogisticRegression(C=1e6).fit(z, y)
@@ -301,6 +316,13 @@ def fit(
     first, _last = order_span(tables, as_of)
     if first is None:
         raise LiucunError(f"no orders before {as_of}: nothing to learn churn from")
+    churn_event = str(cfg.get("churn_event", "purchase"))
+    if churn_event not in EVENT_TYPES:
+        raise LiucunError(
+            f"[score] churn_event = {churn_event!r}: expected one of {', '.join(EVENT_TYPES)}"
+        )
+    if churn_event != "purchase" and "events" not in tables:
+        raise LiucunError(f"[score] churn_event = {churn_event!r} needs an events table")
     plan = plan_training(first, as_of, horizon, cfg)
     meanings = {f.name: f.meaning for f in FEATURES}
     models = ScoreModels(plan, meanings=meanings)
@@ -308,6 +330,8 @@ def fit(
     models.btyd = Btyd.fit(summary_frame(tables, as_of))
     if plan.mode == "btyd" or len(plan.cutoffs) < 2:
         plan.mode = "btyd"
+        if churn_event != "purchase":
+            plan.why += f"; p_churn is about purchases, not {churn_event} events"
         return models
 
     frames = []
@@ -315,7 +339,7 @@ def fit(
         on_step(f"snapshot {c} (labels over {plan.label_days} days)")
         f = build_features(tables, c).execute()
         f = add_btyd_features(f, Btyd.fit(summary_frame(tables, c)), plan.label_days)
-        f = label_frame(f, tables, c, plan.label_days)
+        f = label_frame(f, tables, c, plan.label_days, churn_event)
         f.insert(0, "as_of", pd.Timestamp(c))
         frames.append(f)
     snap = pd.concat(frames, ignore_index=True)
@@ -326,9 +350,7 @@ def fit(
     seed = int(cfg["seed"])
     on_step(f"boosted models on {len(train):,} rows, validated on {len(val):,}")
     try:
-        models.classifier = BoostedClassifier(seed=seed).fit(
-            X, train["purchased"], Xv, val["purchased"]
-        )
+        models.classifier = BoostedClassifier(seed=seed).fit(X, train["active"], Xv, val["active"])
     except ValueError as e:
         plan.mode, plan.why = "btyd", f"boosted churn model not fitted: {e}; BTYD models only"
         return models
@@ -344,7 +366,8 @@ def fit(
         "train_rows": len(train),
         "validation_rows": len(val),
         "explainer_r2": round(r2, 4),
-        "purchase": classification_metrics(val["purchased"].to_numpy(), p),
+        "churn_event": churn_event,
+        "retained": classification_metrics(val["active"].to_numpy(), p),
         "orders": regression_metrics(val["orders_h"].to_numpy(), models.orders.predict(Xv)),
         "revenue": regression_metrics(val["revenue_h"].to_numpy(), models.revenue.predict(Xv)),
     }
@@ -402,6 +425,8 @@ def predict(
             contrib = models.classifier.contributions(values.drop(columns=["user_id"]))
             text[mask] = top_reasons(contrib, values, models.meanings, k=k)
         out["reasons"] = text
+    elif reasons is False:
+        out["reasons"] = ""
     else:
         out["reasons"] = _btyd_reasons(features, btyd, users)
     return out
@@ -412,10 +437,8 @@ def _next_order_date(as_of: dt.date, horizon: int, p_churn: np.ndarray) -> pd.Se
     rate = -np.log(np.clip(p_churn, 1e-12, 1 - 1e-12)) / horizon  # per day
     days = np.log(2) / np.maximum(rate, 1e-12)
     days = np.where(days <= 730, days, np.nan)
-    base = pd.Timestamp(as_of)
-    return pd.Series(
-        [base + pd.Timedelta(days=float(d)) if np.isfinite(d) else pd.NaT for d in days]
-    ).dt.normalize()
+    offset = pd.to_timedelta(days, unit="D")
+    return pd.Series(pd.Timestamp(as_of) + offset).dt.normalize()
 
 
 def _btyd_reasons(features: pd.DataFrame, btyd: Btyd, users: pd.Series) -> list[str]:

@@ -34,18 +34,48 @@ def build_labels(
     return g.mutate(revenue_h=g.revenue_h.fill_null(0), purchased=ibis.literal(1))
 
 
+def build_activity_labels(
+    tables: Mapping[str, ir.Table],
+    as_of: dt.date | dt.datetime | str,
+    horizon_days: int,
+    event_type: str,
+) -> ir.Table:
+    """Customers with an ``event_type`` event in [as_of, as_of + H): ``active`` = 1."""
+    cut = as_of_value(as_of)
+    e = tables["events"]
+    w = e.filter(
+        (e.ts >= cut)
+        & (e.ts < cut + ibis.interval(days=horizon_days))
+        & (e.event_type == event_type)
+    )
+    return w.select("user_id").distinct().mutate(active=ibis.literal(1))
+
+
 def label_frame(
     features: pd.DataFrame,
     tables: Mapping[str, ir.Table],
     as_of: dt.date | dt.datetime | str,
     horizon_days: int,
+    churn_event: str = "purchase",
 ) -> pd.DataFrame:
-    """``features`` with the labels of its customers joined on (0 for no purchase)."""
+    """``features`` with the labels of its customers joined on (0 for no purchase).
+
+    ``active`` is the retention label: ``purchased`` when ``churn_event`` is "purchase"
+    (the default), otherwise whether the customer had an event of that type in the window.
+    """
     labels = build_labels(tables, as_of, horizon_days).execute()
     out = features.merge(labels, on="user_id", how="left")
     for c in ("orders_h", "revenue_h", "purchased"):
         out[c] = out[c].fillna(0)
     out["purchased"] = out["purchased"].astype(int)
+    if churn_event == "purchase":
+        out["active"] = out["purchased"]
+    elif "events" not in tables:
+        raise ValueError(f"churn_event = {churn_event!r} needs an events table")
+    else:
+        act = build_activity_labels(tables, as_of, horizon_days, churn_event).execute()
+        out = out.merge(act, on="user_id", how="left")
+        out["active"] = out["active"].fillna(0).astype(int)
     return out
 
 

@@ -97,9 +97,16 @@ TEMPLATES: dict[str, Callable[[Row], str | None]] = {
     "views_90d": _fmt("{v:.0f} product views in the last 90 days", "views_90d"),
     "orders_total": _fmt("{v:.0f} orders in total", "orders_total"),
     "orders_365d": _fmt("{v:.0f} orders in the last year", "orders_365d"),
-    "orders_180d": _fmt("{v:.0f} orders in the last 180 days", "orders_180d"),
-    "orders_90d": _fmt("{v:.0f} orders in the last 90 days", "orders_90d"),
+    **{
+        f"orders_{w}d": _fmt(f"{{v:.0f}} orders in the last {w} days", f"orders_{w}d")
+        for w in (30, 90, 180)
+    },
     "revenue_365d": _fmt("spent {v:.0f} in the last year", "revenue_365d"),
+    **{
+        f"revenue_{w}d": _fmt(f"spent {{v:.0f}} in the last {w} days", f"revenue_{w}d")
+        for w in (30, 90, 180)
+    },
+    "revenue_total": _fmt("spent {v:.0f} in total", "revenue_total"),
     "cart_abandon_rate_90d": _fmt("abandoned {v:.0%} of carts (90 days)", "cart_abandon_rate_90d"),
     "support_90d": _fmt("{v:.0f} support contacts in 90 days", "support_90d"),
     "tenure_days": _fmt("customer for {v:.0f} days", "tenure_days"),
