@@ -400,10 +400,11 @@ def score(
     ] = None,
 ) -> None:
     """Churn probability, expected orders and revenue, CLV and reasons per customer."""
-    from liucun.outputs import write_frame
+    from liucun.outputs import check_output, write_frame
     from liucun.pipeline import parse_as_of
     from liucun.scoring import score as score_customers
 
+    check_output(out_file)
     ws = _workspace()
     day = parse_as_of(as_of, ws)
     with err.status("starting") as status:
@@ -423,6 +424,9 @@ def score(
 
 @app.command()
 def backtest(
+    kind: Annotated[
+        str, typer.Argument(help="What to evaluate: churn (default) or recs.")
+    ] = "churn",
     cutoffs: Annotated[
         str | None,
         typer.Option("--cutoffs", help="Comma-separated dates; default: rolling cutoffs."),
@@ -436,7 +440,17 @@ def backtest(
         typer.Option("--out", help="Write the report: .html (with plots) or .json."),
     ] = None,
 ) -> None:
-    """Rolling-origin evaluation: recency, BG/NBD, Pareto/NBD and the boosted model."""
+    """Rolling-origin evaluation, models side by side with their baselines.
+
+    churn: recency, BG/NBD, Pareto/NBD and the boosted model. recs: popularity, item-kNN,
+    ALS, BPR and liucun's ranked recommender (Recall/NDCG/HR/MRR@K, coverage, diversity,
+    novelty).
+    """
+    if kind == "recs":
+        _backtest_recs(cutoffs, horizon, n, out_file)
+        return
+    if kind != "churn":
+        raise LiucunError(f"backtest {kind}: expected churn or recs")
     from liucun.backtest import backtest as run_backtest
     from liucun.evaluate.backtest import parse_cutoffs, rolling_cutoffs
     from liucun.features import workspace_tables
@@ -447,7 +461,11 @@ def backtest(
 
     ws = _workspace()
     cfg = score_config(ws)
-    H = int(horizon or cfg["horizon_days"])
+    H = int(horizon if horizon is not None else cfg["horizon_days"])
+    if H < 1:
+        raise LiucunError(f"--horizon {H}: must be at least 1 day")
+    if out_file and out_file.suffix.lower() not in (".html", ".htm", ".json"):
+        raise LiucunError(f"{out_file}: the backtest report is .html or .json")
     tables = workspace_tables(ws)
     if cutoffs:
         try:
@@ -488,6 +506,123 @@ def backtest(
         console.print(f"wrote {out_file}")
 
 
+def _backtest_recs(cutoffs: str | None, horizon: int | None, n: int, out_file: Path | None) -> None:
+    import json
+
+    from liucun.evaluate.backtest import parse_cutoffs, rolling_cutoffs
+    from liucun.features import workspace_tables
+    from liucun.pipeline import parse_as_of
+    from liucun.recommending import backtest as recs_backtest
+    from liucun.recommending import recommend_config
+
+    ws = _workspace()
+    H = int(horizon if horizon is not None else 30)
+    if H < 1:
+        raise LiucunError(f"--horizon {H}: must be at least 1 day")
+    if out_file and out_file.suffix.lower() not in (".json", ".csv", ".parquet"):
+        raise LiucunError(f"{out_file}: the recs backtest writes .json, .csv or .parquet")
+    end = parse_as_of(None, ws)
+    if cutoffs:
+        try:
+            days = parse_cutoffs(cutoffs)
+        except ValueError as e:
+            raise LiucunError(f"--cutoffs {cutoffs}: {e}") from None
+    else:
+        first = ws.warehouse.first_activity()
+        try:
+            days = rolling_cutoffs(first.date(), end, H, n, step_days=H)
+        except ValueError as e:
+            raise LiucunError(f"backtest recs over {H} days: {e}") from None
+    cfg = recommend_config(ws)
+    with err.status("starting") as status:
+        res = recs_backtest(
+            workspace_tables(ws), days, H, cfg, int(cfg["k"]), on_step=status.update
+        )
+    k = res["k"]
+    shown = [f"ndcg@{k}", f"recall@{k}", f"hr@{k}", f"mrr@{k}", f"coverage@{k}", f"diversity@{k}"]
+    table = RichTable(title=f"recs backtest, {H} days after {', '.join(res['cutoffs'])}")
+    table.add_column("model")
+    for c in shown:
+        table.add_column(c, justify="right")
+    for _, row in res["summary"].iterrows():
+        table.add_row(
+            row["model"],
+            *[f"{float(row[c]):.4f}" if c in row and pd_notna(row[c]) else "-" for c in shown],
+        )
+    console.print(table)
+    if out_file:
+        from liucun.outputs import write_frame
+
+        if out_file.suffix.lower() == ".json":
+            doc = {k2: v for k2, v in res.items() if k2 not in ("per_cutoff", "summary")}
+            doc["summary"] = res["summary"].to_dict("records")
+            doc["per_cutoff"] = res["per_cutoff"].to_dict("records")
+            out_file.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
+        else:
+            write_frame(res["per_cutoff"], out_file)
+        console.print(f"wrote {out_file}")
+
+
+def pd_notna(v: object) -> bool:
+    return v is not None and v == v
+
+
+@app.command()
+def recommend(
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write recommendations to CSV or Parquet.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="YYYY-MM-DD (00:00 UTC); default: the day after the data."),
+    ] = None,
+    k: Annotated[int | None, typer.Option("--k", help="Items per customer.")] = None,
+    users_file: Annotated[
+        Path | None, typer.Option("--users", help="Only these customers (user_id column).")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Print one customer's list with reasons.")
+    ] = None,
+) -> None:
+    """Top-K items per customer (never already-consumed ones), or one customer's list."""
+    from liucun.outputs import check_output, write_frame
+    from liucun.pipeline import parse_as_of
+    from liucun.recommending import read_users
+    from liucun.recommending import recommend as recommend_items
+
+    if out_file is None and user is None:
+        raise LiucunError("give --out FILE (every customer) or --user ID (one customer)")
+    if out_file is not None:
+        check_output(out_file)
+    ws = _workspace()
+    day = parse_as_of(as_of, ws)
+    users = [user] if user else (read_users(users_file) if users_file else None)
+    with err.status("starting") as status:
+        r = recommend_items(ws, day, k, users, on_step=status.update)
+    recs = r.recommendations
+    if user:
+        from liucun.recommending import fitted
+
+        rec, _, _ = fitted(ws, day)
+        t = RichTable(title=f"recommendations for {user} as of {day}")
+        for c in ("rank", "item", "score", "why"):
+            t.add_column(c, overflow="fold")
+        index = rec.item_index_
+        for row in recs.itertuples():
+            name = rec.item_name(int(index.get_indexer([row.item_id])[0]))
+            why = rec.explain(user, row.item_id, row.source)
+            t.add_row(str(row.rank), name, f"{row.score:.3f}", why)
+        console.print(t)
+    if out_file is not None:
+        write_frame(recs[["user_id", "rank", "item_id", "score", "source"]], out_file)
+        how = "reused" if r.reused else "fitted"
+        console.print(
+            f"{len(recs):,} recommendations for {recs['user_id'].nunique():,} customers "
+            f"as of {day} (models {how}) → {out_file}",
+            highlight=False,
+        )
+
+
 @app.command()
 def alerts(
     as_of: Annotated[
@@ -498,10 +633,12 @@ def alerts(
     out_file: Annotated[Path | None, typer.Option("--out", help="Write to CSV or Parquet.")] = None,
 ) -> None:
     """Customers who crossed into the high-risk band since the previous run, and drift."""
-    from liucun.outputs import write_frame
+    from liucun.outputs import check_output, write_frame
     from liucun.pipeline import PSI_WARNING
     from liucun.pipeline import alerts as run_alerts
 
+    if out_file:
+        check_output(out_file)
     ws = _workspace()
     with err.status("starting") as status:
         a = run_alerts(ws, as_of, on_step=lambda step: status.update(step))

@@ -52,6 +52,30 @@ seed = 0
 medium = 0.5
 high = 0.8
 
+[recommend]
+# Items per customer, the candidate sources chained into the ranker (popular, trending,
+# itemknn, als, bpr, transitions, content), candidates taken from each, LambdaRank on.
+k = 10
+sources = ["popular", "trending", "itemknn", "als", "bpr", "transitions", "content"]
+candidates = 30
+ranker = true
+# Diversity: at most this many items of one category per list (0: no cap).
+max_per_category = 0
+# Never recommended (out of stock, banned) / score multipliers (items on campaign).
+blocked_items = []
+boost_items = {}
+# Fit and write recommendations in `liucun run` (turn off for very large shops).
+in_run = true
+seed = 0
+
+[recommend.event_weights]
+# How much each event says about liking an item (0 drops the type).
+view = 1.0
+add_to_cart = 3.0
+purchase = 5.0
+review = 4.0
+rate = 4.0
+
 [segments]
 # Clusters are seeded: the same data gives the same clusters.
 seed = 0

@@ -8,6 +8,16 @@ import pandas as pd
 
 from liucun.errors import LiucunError
 
+FORMATS = (".csv", ".parquet", ".pq")
+
+
+def check_output(path: str | Path) -> Path:
+    """Reject an unknown output format before any work is done."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise LiucunError(f"{path}: unknown output format '{path.suffix}' (use .csv or .parquet)")
+    return path
+
 
 def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
     """Write ``df`` as CSV or Parquet, chosen by the file's extension."""

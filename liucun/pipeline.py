@@ -22,7 +22,7 @@ from liucun.errors import LiucunError
 if TYPE_CHECKING:
     from liucun.workspace import Workspace
 
-STAGES = ("features", "segments", "scores")
+STAGES = ("features", "segments", "scores", "recommendations")
 
 
 @dataclass
@@ -62,6 +62,8 @@ def run(
     """Run every stage that exists as of ``as_of`` and write the run's outputs."""
     from liucun.features import feature_frame
 
+    if ws.warehouse.last_activity() is None:
+        raise LiucunError("the warehouse is empty: ingest data first (see `liucun ingest`)")
     day = parse_as_of(as_of, ws)
     run_id = new_run_id()
     run_dir = ws.path / "runs" / run_id
@@ -93,6 +95,20 @@ def run(
     res.seconds["scores"] = round(time.perf_counter() - t0, 3)
     _write(res, "scores", scored.scores)
     bands = scored.scores["risk_band"].value_counts()
+
+    from liucun.recommending import recommend, recommend_config
+
+    recs_note = ""
+    if recommend_config(ws)["in_run"]:
+        t0 = time.perf_counter()
+        on_step("recommendations")
+        try:
+            recs = recommend(ws, day, users=list(features["user_id"]), on_step=on_step)
+        except LiucunError as e:
+            recs_note = f"no recommendations: {e}"
+        else:
+            res.seconds["recommendations"] = round(time.perf_counter() - t0, 3)
+            _write(res, "recommendations", recs.recommendations)
     res.stats = {
         "customers": len(features),
         "features": len(features.columns) - 1,
@@ -105,6 +121,7 @@ def run(
         "models_reused": scored.reused,
         "high_risk": int(bands.get("high", 0)),
         "medium_risk": int(bands.get("medium", 0)),
+        "recommendations_note": recs_note,
     }
     (run_dir / "run.json").write_text(json.dumps(asdict(res), indent=2), encoding="utf-8")
     (ws.path / "runs" / "latest.json").write_text(

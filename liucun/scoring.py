@@ -581,7 +581,7 @@ def score(
     from liucun.pipeline import segments_config
 
     cfg = score_config(ws)
-    H = int(horizon or cfg["horizon_days"])
+    H = int(horizon if horizon is not None else cfg["horizon_days"])
     if H < 1:
         raise LiucunError(f"--horizon {H}: must be at least 1 day")
     seconds: dict[str, float] = {}

@@ -174,6 +174,13 @@ class Warehouse:
         )
         return self.con.execute(f"SELECT max(ts) FROM ({parts})").fetchone()[0]
 
+    def first_activity(self) -> dt.datetime | None:
+        """The oldest timestamp of any table (where rolling backtest cutoffs may start)."""
+        parts = " UNION ALL ".join(
+            f"SELECT min(ts) AS ts FROM {t}" for t in TABLES if "ts" in TABLES[t].column_names
+        )
+        return self.con.execute(f"SELECT min(ts) FROM ({parts})").fetchone()[0]
+
     def fingerprint(self) -> dict[str, list[int]]:
         """Row count and newest ingest id per table: changes whenever an ingest changes data.
 

@@ -15,6 +15,7 @@ from liucun.evaluate.metrics import (
     top_share,
 )
 from liucun.evaluate.plots import calibration_svg, lift_svg
+from liucun.evaluate.ranking import ranking_metrics, recommendation_lists
 
 __all__ = [
     "calibration_svg",
@@ -27,6 +28,8 @@ __all__ = [
     "parse_cutoffs",
     "psi",
     "psi_table",
+    "ranking_metrics",
+    "recommendation_lists",
     "regression_metrics",
     "rolling_cutoffs",
     "summarise_backtest",

@@ -62,7 +62,9 @@ class FeatureMatrix:
             if c not in df.columns:
                 out[c] = np.full(len(df), np.nan)
             elif c in self.categories:
-                out[c] = pd.Categorical(df[c].astype("object"), categories=self.categories[c])
+                known = df[c].astype("object")
+                known = known.where(known.isin(self.categories[c]))  # unseen → NaN
+                out[c] = pd.Categorical(known, categories=self.categories[c])
             else:
                 out[c] = pd.to_numeric(df[c], errors="coerce").astype("float64").to_numpy()
         return pd.DataFrame(out, index=df.index)

@@ -196,7 +196,7 @@ def _fit_log_params(
             theta0,
             method="L-BFGS-B",
             bounds=bounds,
-            options={"maxiter": 5000, "ftol": 1e-13, "gtol": 1e-9},
+            options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
         )
         if not res.success or res.fun >= 1e100:
             nm = minimize(
@@ -204,7 +204,8 @@ def _fit_log_params(
                 res.x if res.fun < 1e100 else theta0,
                 method="Nelder-Mead",
                 bounds=bounds,
-                options={"maxiter": 20_000, "xatol": 1e-9, "fatol": 1e-12, "adaptive": True},
+                # A fit that runs off to a boundary never converges; cap the time it spends.
+                options={"maxiter": 5_000, "xatol": 1e-9, "fatol": 1e-12, "adaptive": True},
             )
             if nm.fun <= res.fun:
                 res = nm

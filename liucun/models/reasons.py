@@ -177,10 +177,11 @@ def top_reasons(
     c = contributions.to_numpy(dtype=float) * sign
     names = list(contributions.columns)
     order = np.argsort(-c, axis=1, kind="stable")[:, :k]
-    records = values.reindex(columns=list(dict.fromkeys([*names, *TEMPLATES]))).to_dict("records")
+    # Every column is kept: some phrases read a second one (spend trend needs revenue_30d).
+    records = values.to_dict("records")
     out: list[str] = []
     for i, row in enumerate(records):
-        picked = [j for j in order[i] if c[i, j] > 0] or list(order[i][:1])
+        picked = [j for j in order[i] if c[i, j] > 0] or [int(np.argmax(np.abs(c[i])))]
         texts = list(dict.fromkeys(describe(names[j], row, meanings) for j in picked))
         out.append("; ".join(texts))
     return out
