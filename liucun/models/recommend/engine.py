@@ -89,6 +89,8 @@ class Recommender:
         Diversity: at most this many items of one category in a list (None: no cap).
     blocked_items, boost_items
         Never recommended (out of stock, banned); score multipliers (on campaign).
+    cold_source
+        The order customers with no history get (they are not what the ranker learned).
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class Recommender:
         blocked_items: Iterable[str] = (),
         boost_items: Mapping[str, float] | None = None,
         recent: int = 20,
+        cold_source: str = "trending",
         seed: int = 0,
     ) -> None:
         self.sources = sources
@@ -115,6 +118,7 @@ class Recommender:
         self.blocked_items = blocked_items
         self.boost_items = boost_items
         self.recent = recent
+        self.cold_source = cold_source
         self.seed = seed
 
     # -- fitting -----------------------------------------------------------------------
@@ -399,6 +403,13 @@ class Recommender:
             score = self.ranker_model_.predict(X)
         else:
             score = np.nansum(1.0 / (60.0 + np.nan_to_num(ranks, nan=1e9)), axis=1)
+        # Customers with no history at all: the ranker learned from customers with one,
+        # so they get the cold-start source's order (trending by default).
+        cold = np.diff(batch.weights.tocsr().indptr) == 0
+        if cold.any() and self.cold_source in self.sources:
+            j = self.sources.index(self.cold_source)
+            rank = np.nan_to_num(X[:, 2 * j + 1], nan=1e9)
+            score = np.where(cold[rr], 1e6 - rank, score)
         score = score + np.log(self.boost_[cc])
         best = np.argmin(np.where(np.isnan(ranks), np.inf, ranks), axis=1) if len(rr) else rr
         # Per customer: highest score first, ties by item index (deterministic).
