@@ -34,6 +34,7 @@ class Interactions:
     row_item: np.ndarray | None = None
     row_weight: np.ndarray | None = None
     row_age: np.ndarray | None = None
+    item_title: list[str] | None = None  # for people: "Titanic", not the whole text
 
     @property
     def n_users(self) -> int:
@@ -88,6 +89,7 @@ class Interactions:
         cat = np.full(len(item_ids), None, dtype=object)
         price = np.full(len(item_ids), np.nan)
         text = [""] * len(item_ids)
+        titles = [""] * len(item_ids)
         if items is not None and len(items):
             it = items.drop_duplicates("item_id", keep="last").set_index(
                 items["item_id"].astype(str)
@@ -106,6 +108,8 @@ class Interactions:
                 for c in ("category", "title", "description")
                 if c in it
             ]
+            if "title" in it:
+                titles = it["title"].fillna("").astype(str).tolist()
             if parts:
                 joined = parts[0]
                 for p in parts[1:]:
@@ -128,6 +132,7 @@ class Interactions:
             i.astype(np.int64),
             w,
             age,
+            titles,
         )
 
     def without_last(self) -> tuple[Interactions, np.ndarray]:
@@ -178,5 +183,6 @@ class Interactions:
             ri,
             rw,
             ra,
+            self.item_title,
         )
         return reduced, target

@@ -215,6 +215,8 @@ class Recommender:
             "lambdarank_truncation_level": 20,
             "verbose": -1,
             "seed": self.seed,
+            "deterministic": True,
+            "force_col_wise": True,
         }
         ds = lgb.Dataset(X, label=y, group=groups, feature_name=self._feature_names())
         self.ranker_model_ = lgb.train(params, ds, num_boost_round=self.ranker_rounds)
@@ -479,9 +481,11 @@ class Recommender:
         return template.format(item=self.item_name(int(anchor)))
 
     def item_name(self, j: int) -> str:
-        text = self.data_.item_text[j] if self.data_.item_text else ""
+        """The item's id with its title when the catalogue has one."""
+        titles = getattr(self.data_, "item_title", None) or []
+        title = titles[j].strip() if j < len(titles) else ""
         iid = str(self.data_.item_ids[j])
-        return f"{iid}" if not text.strip() else f"{iid} ({text.strip()[:40]})"
+        return f"{iid} ({title[:40]})" if title else iid
 
     # -- persistence -------------------------------------------------------------------
 

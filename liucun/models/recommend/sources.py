@@ -158,7 +158,9 @@ class BPR(_Factors):
             regularization=self.regularization,
             iterations=self.iterations,
             random_state=self.seed,
-            num_threads=_threads(),
+            # Several threads update the factors without locks (hogwild): results then
+            # vary run to run. One thread keeps recommendations reproducible.
+            num_threads=1,
         )
         self._fit_model(model, data)
         # implicit appends a bias column to the item factors and a 1 to the user factors.
