@@ -35,6 +35,7 @@ class Interactions:
     row_weight: np.ndarray | None = None
     row_age: np.ndarray | None = None
     item_title: list[str] | None = None  # for people: "Titanic", not the whole text
+    seq_ts: np.ndarray | None = None  # seconds, aligned with seq_items
 
     @property
     def n_users(self) -> int:
@@ -74,6 +75,8 @@ class Interactions:
         keep = np.ones(len(rows), bool)
         keep[1:] = ~((u[1:] == u[:-1]) & (i[1:] == i[:-1]))
         su, si = u[keep], i[keep]
+        seconds = pd.to_datetime(rows["ts"]).to_numpy().astype("datetime64[s]").astype(np.int64)
+        sts = seconds[keep]
         indptr = np.zeros(len(users) + 1, dtype=np.int64)
         np.add.at(indptr, su + 1, 1)
         indptr = np.cumsum(indptr)
@@ -133,6 +136,7 @@ class Interactions:
             w,
             age,
             titles,
+            sts,
         )
 
     def without_last(self) -> tuple[Interactions, np.ndarray]:
@@ -184,5 +188,6 @@ class Interactions:
             rw,
             ra,
             self.item_title,
+            None if self.seq_ts is None else self.seq_ts[keep_mask],
         )
         return reduced, target

@@ -183,12 +183,23 @@ class Transitions(Source):
     def fit(self, data: Interactions) -> Transitions:
         src, dst, val = [], [], []
         lengths = np.diff(data.seq_indptr)
+        ts = data.seq_ts
         for gap in range(1, self.window + 1):
             for u in np.flatnonzero(lengths > gap):
                 s = data.sequence(u)
+                v = np.full(len(s) - gap, self.decay ** (gap - 1), dtype=np.float32)
                 src.append(s[:-gap])
                 dst.append(s[gap:])
-                val.append(np.full(len(s) - gap, self.decay ** (gap - 1), dtype=np.float32))
+                val.append(v)
+                if ts is not None:
+                    # Items with the same timestamp have no order between them (the rows
+                    # are only sorted by id there): count those pairs both ways.
+                    t = ts[data.seq_indptr[u] : data.seq_indptr[u + 1]]
+                    same = t[:-gap] == t[gap:]
+                    if same.any():
+                        src.append(s[gap:][same])
+                        dst.append(s[:-gap][same])
+                        val.append(v[same])
         n = data.n_items
         if src:
             t = sp.csr_matrix(
