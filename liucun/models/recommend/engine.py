@@ -11,6 +11,7 @@ trending items; ``observe`` records an event so the next call already reflects i
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -385,16 +386,26 @@ class Recommender:
         """Columns user_id, rank, item_id, score, source (the source that ranked it best)."""
         self._check()
         users = [str(u) for u in users]
-        out = []
-        for start in range(0, len(users), batch_size):
-            out.append(
-                self._recommend_batch(users[start : start + batch_size], k, exclude_consumed)
-            )
+        chunks = [users[i : i + batch_size] for i in range(0, len(users), batch_size)]
+        workers = min(len(chunks), os.cpu_count() or 1, 4)
+        if workers > 1:
+            # numpy, scipy and LightGBM release the GIL in the heavy parts: threads over
+            # batches use every core (each ranker call then runs on one thread).
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                out = list(
+                    pool.map(lambda c: self._recommend_batch(c, k, exclude_consumed, 1), chunks)
+                )
+        else:
+            out = [self._recommend_batch(c, k, exclude_consumed) for c in chunks]
         if not out:
             return pd.DataFrame(columns=["user_id", "rank", "item_id", "score", "source"])
         return pd.concat(out, ignore_index=True)
 
-    def _recommend_batch(self, users: list[str], k: int, exclude_consumed: bool) -> pd.DataFrame:
+    def _recommend_batch(
+        self, users: list[str], k: int, exclude_consumed: bool, threads: int = 0
+    ) -> pd.DataFrame:
         data = self.data_
         batch = self._batch(users)
         exclude = [set(self.consumed_.get(u, set())) if exclude_consumed else set() for u in users]
@@ -402,7 +413,7 @@ class Recommender:
         n_src = len(self.sources)
         ranks = X[:, 1 : 2 * n_src : 2]
         if self.ranker_model_ is not None and len(rr):
-            score = self.ranker_model_.predict(X)
+            score = self.ranker_model_.predict(X, num_threads=threads)
         else:
             score = np.nansum(1.0 / (60.0 + np.nan_to_num(ranks, nan=1e9)), axis=1)
         # Customers with no history at all: the ranker learned from customers with one,
