@@ -5,6 +5,7 @@ from __future__ import annotations
 import resource
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def sql_str(s: str | Path) -> str:
@@ -23,3 +24,69 @@ def cpu_s() -> float:
     """CPU seconds this process has used (all threads): less skewed by a busy machine."""
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+
+
+# -- shared by the simulator-based benchmarks (churn_sim, recs_sim) ---------------------
+SIM_TABLES = ("users", "items", "orders", "order_items", "events", "reviews", "treatments")
+
+
+def simulate_and_ingest(spec: dict[str, Any]) -> dict[str, Any]:
+    """Simulate the shop into ``spec["shop"]``, then ingest it into ``spec["ws"]``."""
+    import time
+
+    import liucun
+    from liucun.sim import simulate
+
+    t0 = time.perf_counter()
+    sim = simulate(
+        spec["shop"],
+        users=spec["users"],
+        days=spec["days"],
+        holdout_days=spec["holdout_days"],
+        seed=spec["seed"],
+    )
+    sim_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tables = {}
+    with liucun.Workspace(spec["ws"]) as ws:
+        for table in SIM_TABLES:
+            for r in ws.ingest(table, Path(spec["shop"]) / f"{table}.parquet"):
+                tables[r.table] = {"read": r.read, "loaded": r.loaded, "quarantined": r.quarantined}
+    return {
+        "start": sim.start,
+        "simulate_seconds": sim_s,
+        "ingest_seconds": time.perf_counter() - t0,
+        "peak_mem_mb": peak_mb(),
+        "rows": sim.counts,
+        "holdout_rows": sim.holdout_counts,
+        "ingest": tables,
+    }
+
+
+def run_child(script: str, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Run ``script --child KIND`` in a fresh process (its own peak memory); its JSON."""
+    import json
+    import subprocess
+
+    cmd = [sys.executable, str(Path(script).resolve()), "--child", kind]
+    cmd += ["--child-arg", json.dumps(spec)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"benchmark step {kind} failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def json_clean(v: Any) -> Any:
+    """JSON-safe: NaN/inf → null, numpy scalars → Python, floats rounded."""
+    import math
+
+    if isinstance(v, dict):
+        return {str(k): json_clean(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [json_clean(x) for x in v]
+    if hasattr(v, "item") and not isinstance(v, str | bytes):
+        v = v.item()
+    if isinstance(v, float):
+        return round(v, 6) if math.isfinite(v) else None
+    return v

@@ -37,7 +37,6 @@ import math
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,11 +45,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import cpu_s as _cpu_s
+from _measure import json_clean
 from _measure import peak_mb as _peak_mb
+from _measure import run_child as _run_child
+from _measure import simulate_and_ingest as child_shop
 
 HERE = Path(__file__).resolve().parent
 # Ingest order: who and what first, then what they did (as liucun demo does).
-TABLES = ("users", "items", "orders", "order_items", "events", "reviews", "treatments")
 MODELS = ("liucun", "recency", "bgnbd", "paretonbd")
 REASON_ROWS = 100_000
 QUICK = {"users": 1500, "days": 300, "score_rows": 20_000}
@@ -60,37 +61,6 @@ TARGET_SCORE_SECONDS = 60.0
 
 
 # -- steps, each in its own subprocess -------------------------------------------------
-def child_shop(spec: dict[str, Any]) -> dict[str, Any]:
-    """Simulate the shop, then ingest its history into a fresh workspace."""
-    import liucun
-    from liucun.sim import simulate
-
-    t0 = time.perf_counter()
-    sim = simulate(
-        spec["shop"],
-        users=spec["users"],
-        days=spec["days"],
-        holdout_days=spec["holdout_days"],
-        seed=spec["seed"],
-    )
-    sim_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tables = {}
-    with liucun.Workspace(spec["ws"]) as ws:
-        for table in TABLES:
-            for r in ws.ingest(table, Path(spec["shop"]) / f"{table}.parquet"):
-                tables[r.table] = {"read": r.read, "loaded": r.loaded, "quarantined": r.quarantined}
-    return {
-        "start": sim.start,
-        "simulate_seconds": sim_s,
-        "ingest_seconds": time.perf_counter() - t0,
-        "peak_mem_mb": _peak_mb(),
-        "rows": sim.counts,
-        "holdout_rows": sim.holdout_counts,
-        "ingest": tables,
-    }
-
-
 def child_score(spec: dict[str, Any]) -> dict[str, Any]:
     """``scoring.score``, then predict timed alone, then the anchors; all to Parquet."""
     import numpy as np
@@ -225,13 +195,7 @@ CHILDREN = {"shop": child_shop, "score": child_score, "scale": child_scale}
 
 
 def run_child(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind]
-    cmd += ["--child-arg", json.dumps(spec)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"benchmark step {kind} failed (exit {proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return _run_child(__file__, kind, spec)
 
 
 # -- judging against the truth ---------------------------------------------------------
@@ -240,16 +204,7 @@ def _finite(v: Any) -> bool:
 
 
 def _clean(v: Any) -> Any:
-    """JSON-safe: NaN/inf → null, numpy scalars → Python, floats rounded."""
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_clean(x) for x in v]
-    if hasattr(v, "item") and not isinstance(v, str | bytes):
-        v = v.item()
-    if isinstance(v, float):
-        return round(v, 6) if math.isfinite(v) else None
-    return v
+    return json_clean(v)
 
 
 def judge(shop: Path, scratch: Path) -> dict[str, Any]:

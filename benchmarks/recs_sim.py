@@ -43,7 +43,6 @@ import math
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,11 +51,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import cpu_s as _cpu_s
+from _measure import json_clean
 from _measure import peak_mb as _peak_mb
+from _measure import run_child as _run_child
+from _measure import simulate_and_ingest as child_shop
 
 HERE = Path(__file__).resolve().parent
 # Ingest order: who and what first, then what they did (as liucun demo does).
-TABLES = ("users", "items", "orders", "order_items", "events", "reviews", "treatments")
 MODELS = ("liucun", "popular", "als")
 K, K_WIDE = 10, 20
 LATENCY_USERS = 1000
@@ -79,37 +80,6 @@ def _model(name: str, params: dict[str, Any]):
 
 
 # -- steps, each in its own subprocess -------------------------------------------------
-def child_shop(spec: dict[str, Any]) -> dict[str, Any]:
-    """Simulate the shop, then ingest its history into a fresh workspace."""
-    import liucun
-    from liucun.sim import simulate
-
-    t0 = time.perf_counter()
-    sim = simulate(
-        spec["shop"],
-        users=spec["users"],
-        days=spec["days"],
-        holdout_days=spec["holdout_days"],
-        seed=spec["seed"],
-    )
-    sim_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tables = {}
-    with liucun.Workspace(spec["ws"]) as ws:
-        for table in TABLES:
-            for r in ws.ingest(table, Path(spec["shop"]) / f"{table}.parquet"):
-                tables[r.table] = {"read": r.read, "loaded": r.loaded, "quarantined": r.quarantined}
-    return {
-        "start": sim.start,
-        "simulate_seconds": sim_s,
-        "ingest_seconds": time.perf_counter() - t0,
-        "peak_mem_mb": _peak_mb(),
-        "rows": sim.counts,
-        "holdout_rows": sim.holdout_counts,
-        "ingest": tables,
-    }
-
-
 def child_fit(spec: dict[str, Any]) -> dict[str, Any]:
     """Frames from the warehouse, the three models fitted, lists and latencies to disk."""
     import numpy as np
@@ -237,13 +207,7 @@ CHILDREN = {"shop": child_shop, "fit": child_fit, "scale": child_scale}
 
 
 def run_child(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind]
-    cmd += ["--child-arg", json.dumps(spec)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"benchmark step {kind} failed (exit {proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return _run_child(__file__, kind, spec)
 
 
 # -- judging against the holdout and the truth -----------------------------------------
@@ -252,16 +216,7 @@ def _finite(v: Any) -> bool:
 
 
 def _clean(v: Any) -> Any:
-    """JSON-safe: NaN/inf → null, numpy scalars → Python, floats rounded."""
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_clean(x) for x in v]
-    if hasattr(v, "item") and not isinstance(v, str | bytes):
-        v = v.item()
-    if isinstance(v, float):
-        return round(v, 6) if math.isfinite(v) else None
-    return v
+    return json_clean(v)
 
 
 def holdout_buyers(shop: Path, as_of: dt.date) -> Any:
