@@ -28,6 +28,11 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "lambda_l2": 1.0,
     "verbose": -1,
     "num_threads": 0,
+    # Same data, same model. Left to itself LightGBM picks row- or column-wise histograms
+    # by timing both when it builds a Dataset, so a busy machine can get the other layout,
+    # slightly different sums, another split, and different scores everywhere after it.
+    "deterministic": True,
+    "force_col_wise": True,
 }
 
 
@@ -141,6 +146,8 @@ class _Boosted:
             "min_data_in_leaf": 50,
             "verbose": -1,
             "seed": self.seed,
+            "deterministic": True,
+            "force_col_wise": True,
         }
         self.explainer_ = lgb.train(params, lgb.Dataset(M, label=target), num_boost_round=60)
         fitted = self.explainer_.predict(M)
