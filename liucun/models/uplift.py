@@ -1,0 +1,151 @@
+"""Uplift models: the causal effect of each action on a customer's outcome.
+
+Learned from past campaigns where an action was given or held back (``arm`` treatment or
+control). Two estimators on LightGBM base learners, for several actions at once:
+
+- :class:`TLearner`: one outcome model per action and one for the control group; the
+  uplift is the difference of their predictions. Simple, and biased where the arms'
+  customers differ.
+- :class:`DRLearner`: doubly robust (Kennedy's DR-learner). Cross-fitted outcome models
+  and propensities give each customer a pseudo-outcome whose mean is the true effect even
+  when one of the two is wrong; a final model regresses it on the features. Propensities
+  are estimated (logistic regression), so assignment need not be uniform.
+
+Treatment labels are action names; ``control`` marks the held-back customers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Self
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+
+from liucun.models.boosted import FeatureMatrix
+
+CONTROL = "control"
+BASE_PARAMS: dict[str, Any] = {
+    "objective": "regression",
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_data_in_leaf": 40,
+    "feature_fraction": 0.8,
+    "lambda_l2": 1.0,
+    "verbose": -1,
+    "deterministic": True,
+    "force_col_wise": True,
+}
+
+
+def _check_inputs(X: pd.DataFrame, treatment: Sequence[str], y: np.ndarray) -> np.ndarray:
+    t = np.asarray(treatment, dtype=object)
+    if not (len(X) == len(t) == len(y)):
+        raise ValueError(f"X, treatment and y differ in length: {len(X)}, {len(t)}, {len(y)}")
+    if (t == CONTROL).sum() < 10:
+        raise ValueError("fewer than 10 control customers: no uplift can be learned")
+    return t
+
+
+class _Base:
+    def __init__(self, rounds: int = 200, params: dict[str, Any] | None = None, seed: int = 0):
+        self.rounds = rounds
+        self.params = params
+        self.seed = seed
+
+    def _params(self) -> dict[str, Any]:
+        return {**BASE_PARAMS, **(self.params or {}), "seed": self.seed}
+
+    def _regressor(self, M: pd.DataFrame, y: np.ndarray) -> lgb.Booster:
+        return lgb.train(self._params(), lgb.Dataset(M, label=y), num_boost_round=self.rounds)
+
+    def _check(self) -> None:
+        if not hasattr(self, "actions_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() first")
+
+
+class TLearner(_Base):
+    """Uplift = μ_action(x) − μ_control(x), one LightGBM outcome model per arm."""
+
+    def fit(self, X: pd.DataFrame, treatment: Sequence[str], y: np.ndarray) -> Self:
+        y = np.asarray(y, dtype=float)
+        t = _check_inputs(X, treatment, y)
+        self.matrix_ = FeatureMatrix.learn(X, exclude=set())
+        M = self.matrix_.transform(X)
+        self.actions_ = sorted(a for a in set(t) if a != CONTROL and (t == a).sum() >= 10)
+        self.models_ = {a: self._regressor(M[t == a], y[t == a]) for a in [CONTROL, *self.actions_]}
+        return self
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Expected uplift per action (columns), one row per customer."""
+        self._check()
+        M = self.matrix_.transform(X)
+        base = self.models_[CONTROL].predict(M)
+        return pd.DataFrame(
+            {a: self.models_[a].predict(M) - base for a in self.actions_}, index=X.index
+        )
+
+
+class DRLearner(_Base):
+    """Doubly robust uplift with cross-fitting and estimated propensities."""
+
+    def __init__(
+        self,
+        rounds: int = 200,
+        params: dict[str, Any] | None = None,
+        seed: int = 0,
+        folds: int = 3,
+        clip: float = 0.02,
+    ) -> None:
+        super().__init__(rounds, params, seed)
+        self.folds = folds
+        self.clip = clip
+
+    def fit(self, X: pd.DataFrame, treatment: Sequence[str], y: np.ndarray) -> Self:
+        y = np.asarray(y, dtype=float)
+        t = _check_inputs(X, treatment, y)
+        self.matrix_ = FeatureMatrix.learn(X, exclude=set())
+        M = self.matrix_.transform(X)
+        self.actions_ = sorted(a for a in set(t) if a != CONTROL and (t == a).sum() >= 10)
+        arms = [CONTROL, *self.actions_]
+        keep = np.isin(t, arms)
+        M, t, y = M[keep].reset_index(drop=True), t[keep], y[keep]
+        n = len(y)
+        mu = np.zeros((n, len(arms)))
+        prop = np.zeros((n, len(arms)))
+        numeric = M.apply(lambda c: c.cat.codes if hasattr(c, "cat") else c).fillna(0)
+        numeric = (numeric - numeric.mean()) / numeric.std().replace(0, 1)
+        kf = KFold(self.folds, shuffle=True, random_state=self.seed)
+        for train, test in kf.split(M):
+            for j, a in enumerate(arms):
+                sel = train[t[train] == a]
+                mu[test, j] = self._regressor(M.iloc[sel], y[sel]).predict(M.iloc[test])
+            lr = LogisticRegression(max_iter=500)
+            lr.fit(numeric.iloc[train], t[train])
+            p = lr.predict_proba(numeric.iloc[test])
+            cols = {c: i for i, c in enumerate(lr.classes_)}
+            for j, a in enumerate(arms):
+                prop[test, j] = p[:, cols[a]] if a in cols else 0.0
+        prop = np.clip(prop, self.clip, 1.0)
+        self.final_ = {}
+        self.propensity_mean_ = {a: float(prop[:, j].mean()) for j, a in enumerate(arms)}
+        t0 = (t == CONTROL).astype(float)
+        r0 = mu[:, 0] + t0 * (y - mu[:, 0]) / prop[:, 0]
+        for j, a in enumerate(arms[1:], start=1):
+            ta = (t == a).astype(float)
+            pseudo = mu[:, j] + ta * (y - mu[:, j]) / prop[:, j] - r0
+            self.final_[a] = self._regressor(M, pseudo)
+        return self
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Expected uplift per action (columns), one row per customer."""
+        self._check()
+        M = self.matrix_.transform(X)
+        return pd.DataFrame({a: self.final_[a].predict(M) for a in self.actions_}, index=X.index)
+
+
+__all__ = ["CONTROL", "DRLearner", "TLearner"]
