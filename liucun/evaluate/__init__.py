@@ -35,3 +35,21 @@ __all__ = [
     "summarise_backtest",
     "top_share",
 ]
+
+from liucun.evaluate.uplift import (
+    auuc,
+    qini_coefficient,
+    qini_curve,
+    qini_svg,
+    true_uplift_gain,
+    uplift_by_decile,
+)
+
+__all__ += [
+    "auuc",
+    "qini_coefficient",
+    "qini_curve",
+    "qini_svg",
+    "true_uplift_gain",
+    "uplift_by_decile",
+]
