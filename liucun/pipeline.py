@@ -1,4 +1,4 @@
-"""The daily run: warehouse → features → segments → outputs tagged with a run_id.
+"""The daily run: warehouse → features → segments → scores → recommendations, tagged by run_id.
 
 Each stage reads what the one before wrote (one direction). Outputs of a run live in
 ``runs/<run_id>/``; ``runs/latest.json`` names the newest, which the CLI and the API
