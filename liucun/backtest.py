@@ -35,12 +35,9 @@ def btyd_predictions(
 ) -> Predictions:
     """BG/NBD or Pareto/NBD purchases over H and Gamma-Gamma value, fitted in weeks."""
     from liucun.models.btyd import BetaGeoModel, GammaGammaModel, ParetoNBDModel
-    from liucun.scoring import _spend, _weeks
+    from liucun.scoring import _spend, _weeks, fit_weekly
 
-    model = (BetaGeoModel if kind == "bgnbd" else ParetoNBDModel)()
-    same = summary.groupby(["frequency", "recency", "T"], as_index=False).size()
-    f, r, t = _weeks(same)
-    model.fit(f, r, t, weights=same["size"].to_numpy(dtype=float))
+    model = fit_weekly((BetaGeoModel if kind == "bgnbd" else ParetoNBDModel)(), summary)
     s = summary.set_index("user_id").reindex(users.to_numpy())
     ok = s["frequency"].notna().to_numpy()
     orders = np.zeros(len(users))

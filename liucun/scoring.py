@@ -82,12 +82,7 @@ class Btyd:
 
         out = cls(summary=summary)
         if len(summary) >= 20 and (summary["frequency"] > 0).sum() >= 5:
-            # Customers with the same (frequency, recency, T) share a likelihood term:
-            # fitting the distinct rows with counts as weights is exact and 3-10× faster.
-            same = summary.groupby(["frequency", "recency", "T"], as_index=False).size()
-            f, r, t = _weeks(same)
-            w = same["size"].to_numpy(dtype=float)
-            out.bgnbd = _converged(lambda: BetaGeoModel().fit(f, r, t, weights=w))
+            out.bgnbd = _converged(lambda: fit_weekly(BetaGeoModel(), summary))
             rep = summary[(summary["frequency"] > 0) & (summary["monetary"] > 0)]
             if len(rep) >= 20:
                 out.gamma = _converged(
@@ -135,8 +130,13 @@ class Btyd:
         return out
 
     def _aligned(self, users: pd.Series) -> pd.DataFrame:
+        """The summary in ``users``' order; indexed once, as predict asks five times."""
         assert self.summary is not None
-        return self.summary.set_index("user_id").reindex(users.to_numpy())
+        cached = self.__dict__.get("_by_user")
+        if cached is None or cached[0] is not self.summary:
+            cached = (self.summary, self.summary.set_index("user_id"))
+            self.__dict__["_by_user"] = cached
+        return cached[1].reindex(users.to_numpy())
 
 
 RATE_CAP = 5.0
@@ -154,6 +154,17 @@ def _converged(fit: Callable[[], Any]) -> Any:
     if any("did not report convergence" in str(w.message) for w in caught):
         return None
     return model
+
+
+def fit_weekly(model: Any, summary: pd.DataFrame) -> Any:
+    """Fit a BG/NBD or Pareto/NBD model on the summary, in weeks.
+
+    Customers with the same (frequency, recency, T) share a likelihood term: fitting the
+    distinct rows with counts as weights is exact and 3-10× faster.
+    """
+    same = summary.groupby(["frequency", "recency", "T"], as_index=False).size()
+    f, r, t = _weeks(same)
+    return model.fit(f, r, t, weights=same["size"].to_numpy(dtype=float))
 
 
 def _weeks(s: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -416,20 +427,26 @@ def predict(
     out["clv_365d"] = clv
     out["next_order_date"] = _next_order_date(plan.as_of, H, p_churn)
     if plan.mode == "boosted" and models.classifier is not None and reasons is not False:
-        from liucun.models.reasons import top_reasons
-
         mask = np.ones(len(out), bool) if reasons is True else np.asarray(reasons, bool)
-        text = np.full(len(out), "", dtype=object)
-        if mask.any():
-            values = add_btyd_features(features[mask], btyd, h)
-            contrib = models.classifier.contributions(values.drop(columns=["user_id"]))
-            text[mask] = top_reasons(contrib, values, models.meanings, k=k)
-        out["reasons"] = text
+        out["reasons"] = explain(models, features, mask, k)
     elif reasons is False:
         out["reasons"] = ""
     else:
         out["reasons"] = _btyd_reasons(features, btyd, users)
     return out
+
+
+def explain(models: ScoreModels, features: pd.DataFrame, mask: np.ndarray, k: int) -> np.ndarray:
+    """Reasons in words for the customers in ``mask`` ("" for the others)."""
+    from liucun.models.reasons import top_reasons
+
+    text = np.full(len(features), "", dtype=object)
+    if mask.any():
+        btyd = models.btyd or Btyd()
+        values = add_btyd_features(features[mask], btyd, models.plan.label_days)
+        contrib = models.classifier.contributions(values.drop(columns=["user_id"]))
+        text[mask] = top_reasons(contrib, values, models.meanings, k=k)
+    return text
 
 
 def _next_order_date(as_of: dt.date, horizon: int, p_churn: np.ndarray) -> pd.Series:
@@ -611,14 +628,8 @@ def score(
     out = predict(models, features, reasons=not many, k=int(cfg["reasons"]))
     out["risk_band"] = risk_band(out["p_churn"].to_numpy(), cfg["risk_bands"])
     if many and models.classifier is not None:
-        from liucun.models.reasons import top_reasons
-
         mask = out["risk_band"].to_numpy() != "low"
-        X = add_btyd_features(features[mask], models.btyd, models.plan.label_days)
-        contrib = models.classifier.contributions(X.drop(columns=["user_id"]))
-        text = np.full(len(out), "", dtype=object)
-        text[mask] = top_reasons(contrib, X, models.meanings, k=int(cfg["reasons"]))
-        out["reasons"] = text
+        out["reasons"] = explain(models, features, mask, int(cfg["reasons"]))
     out = out.merge(rfm[["user_id", "rfm_segment"]], on="user_id", how="left")
     out = out.rename(columns={"rfm_segment": "segment"})
     out["lifecycle_stage"] = stage.reindex(out["user_id"]).to_numpy()
