@@ -90,3 +90,55 @@ def json_clean(v: Any) -> Any:
     if isinstance(v, float):
         return round(v, 6) if math.isfinite(v) else None
     return v
+
+
+def finite(v: Any) -> bool:
+    """A real number that is not NaN or infinite (booleans are not figures)."""
+    import math
+
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def machine(packages: tuple[str, ...], **extra: Any) -> dict[str, Any]:
+    """Where a figure was measured: cores, platform, load and the versions that matter."""
+    import os
+    import platform
+    from importlib import metadata
+
+    out: dict[str, Any] = {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+    for pkg in packages:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    out.update(extra)
+    out["loadavg_1m"] = [round(os.getloadavg()[0], 2)]
+    return out
+
+
+def write_report(report: dict[str, Any], out: Path) -> int:
+    """Print the report, write it to ``out``; exit status 1 when a check failed."""
+    import json
+
+    text = json.dumps(report, indent=2)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    failed = [k for k, v in report["checks"].items() if not v]
+    if failed:
+        print(f"checks failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def warehouse_threads() -> int:
+    """The DuckDB threads a default workspace uses (0 in liucun.toml: every core)."""
+    import os
+
+    from liucun import config
+
+    return int(config.defaults()["warehouse"]["threads"]) or (os.cpu_count() or 1)

@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import math
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -41,8 +38,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import cpu_s as _cpu_s
+from _measure import finite as _finite
+from _measure import json_clean as _clean
+from _measure import machine as _machine
 from _measure import peak_mb as _peak_mb
 from _measure import sql_str as _sql_str
+from _measure import warehouse_threads, write_report
 
 HERE = Path(__file__).resolve().parent
 AS_OF = dt.date(1997, 10, 1)
@@ -78,23 +79,6 @@ MISSING_LIFETIMES = (
     "CDNOW comes with the lifetimes package, which is not installed: "
     "pip install --no-deps lifetimes"
 )
-
-
-def _finite(v: Any) -> bool:
-    return isinstance(v, int | float) and math.isfinite(v)
-
-
-def _clean(v: Any) -> Any:
-    """JSON-safe: NaN/inf → null, numpy scalars → Python, floats rounded."""
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_clean(x) for x in v]
-    if hasattr(v, "item") and not isinstance(v, str | bytes):
-        v = v.item()
-    if isinstance(v, float):
-        return round(v, 6) if math.isfinite(v) else None
-    return v
 
 
 def write_subset(src: Path, dest: Path, customers: int) -> int:
@@ -282,25 +266,7 @@ def checks(result: dict[str, Any], customers: int | None, load: dict[str, Any]) 
 
 
 def machine() -> dict[str, Any]:
-    import duckdb
-    import lightgbm
-    import pandas as pd
-
-    import liucun
-    from liucun import config
-
-    wh = config.defaults()["warehouse"]
-    return {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "duckdb": duckdb.__version__,
-        "lightgbm": lightgbm.__version__,
-        "pandas": pd.__version__,
-        "liucun": liucun.__version__,
-        "threads": int(wh["threads"]) or os.cpu_count(),
-        "loadavg_1m": [round(os.getloadavg()[0], 2)],
-    }
+    return _machine(("duckdb", "lightgbm", "pandas", "liucun"), threads=warehouse_threads())
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -381,15 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         print(MISSING_LIFETIMES)
         return 2
     report = bench(args)
-    text = json.dumps(report, indent=2)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
-    if not report["checks"]["all_passed"]:
-        failed = [k for k, v in report["checks"].items() if v is False]
-        print(f"checks failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    return write_report(report, args.out)
 
 
 if __name__ == "__main__":

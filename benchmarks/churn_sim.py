@@ -33,9 +33,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -45,10 +43,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import cpu_s as _cpu_s
-from _measure import json_clean
+from _measure import finite as _finite
+from _measure import json_clean as _clean
+from _measure import machine as _machine
 from _measure import peak_mb as _peak_mb
 from _measure import run_child as _run_child
 from _measure import simulate_and_ingest as child_shop
+from _measure import warehouse_threads, write_report
 
 HERE = Path(__file__).resolve().parent
 # Ingest order: who and what first, then what they did (as liucun demo does).
@@ -199,14 +200,6 @@ def run_child(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- judging against the truth ---------------------------------------------------------
-def _finite(v: Any) -> bool:
-    return isinstance(v, int | float) and math.isfinite(v)
-
-
-def _clean(v: Any) -> Any:
-    return json_clean(v)
-
-
 def judge(shop: Path, scratch: Path) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
@@ -346,26 +339,11 @@ def checks(shop_r: dict[str, Any], score_r: dict[str, Any], scale_r: dict[str, A
 
 
 def machine() -> dict[str, Any]:
-    import duckdb
-    import lightgbm
-    import pandas as pd
-
-    import liucun
-    from liucun import config
-
-    wh = config.defaults()["warehouse"]
-    return {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "duckdb": duckdb.__version__,
-        "lightgbm": lightgbm.__version__,
-        "pandas": pd.__version__,
-        "liucun": liucun.__version__,
-        "threads": int(wh["threads"]) or os.cpu_count(),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-        "loadavg_1m": [round(os.getloadavg()[0], 2)],
-    }
+    return _machine(
+        ("duckdb", "lightgbm", "pandas", "liucun"),
+        threads=warehouse_threads(),
+        omp_num_threads=os.environ.get("OMP_NUM_THREADS"),
+    )
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -515,15 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     if min(args.users, args.days, args.holdout_days, args.score_rows) < 1:
         ap.error("--users, --days, --holdout-days and --score-rows must be positive")
     report = bench(args)
-    text = json.dumps(report, indent=2)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
-    if not report["checks"]["all_passed"]:
-        failed = [k for k, v in report["checks"].items() if v is False]
-        print(f"checks failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    return write_report(report, args.out)
 
 
 if __name__ == "__main__":

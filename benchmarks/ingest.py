@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import cpu_s as _cpu_s
 from _measure import peak_mb as _peak_mb
 from _measure import sql_str as _sql_str
+from _measure import write_report
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_ROWS = 10_000_000
@@ -333,15 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows < 1 or args.repeat < 1:
         ap.error("--rows and --repeat must be positive")
     report = bench(args.rows, args.data_dir.resolve(), args.work_dir, args.repeat)
-    text = json.dumps(report, indent=2)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
-    if not report["checks"]["all_passed"]:
-        failed = [k for k, v in report["checks"].items() if not v]
-        print(f"correctness checks failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    return write_report(report, args.out)
 
 
 if __name__ == "__main__":

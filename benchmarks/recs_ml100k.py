@@ -29,9 +29,7 @@ import argparse
 import datetime as dt
 import itertools
 import json
-import math
 import os
-import platform
 import sys
 import time
 import traceback
@@ -43,7 +41,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import cpu_s as _cpu_s
+from _measure import finite as _finite
+from _measure import json_clean as _clean
+from _measure import machine as _machine
 from _measure import peak_mb as _peak_mb
+from _measure import write_report
 
 HERE = Path(__file__).resolve().parent
 INTER_FILE = "recbole/dataset_example/ml-100k/ml-100k.inter"
@@ -104,23 +106,6 @@ MISSING_RECBOLE = (
     "MovieLens-100k comes with the recbole package, which is not installed: "
     "pip install --no-deps recbole"
 )
-
-
-def _finite(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _clean(v: Any) -> Any:
-    """JSON-safe: NaN/inf → null, numpy scalars → Python, floats rounded."""
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_clean(x) for x in v]
-    if hasattr(v, "item") and not isinstance(v, str | bytes):
-        v = v.item()
-    if isinstance(v, float):
-        return round(v, 6) if math.isfinite(v) else None
-    return v
 
 
 def data_files() -> tuple[Path, Path] | None:
@@ -479,26 +464,7 @@ def checks(
 
 
 def machine(threads: int) -> dict[str, Any]:
-    import implicit
-    import numpy as np
-    import pandas as pd
-    import scipy
-
-    import liucun
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "implicit": implicit.__version__,
-        "recbole": metadata.version("recbole"),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "pandas": pd.__version__,
-        "liucun": liucun.__version__,
-        "threads": threads,
-        "loadavg_1m": [round(os.getloadavg()[0], 2)],
-    }
+    return _machine(("implicit", "recbole", "numpy", "scipy", "pandas", "liucun"), threads=threads)
 
 
 def bench(args: argparse.Namespace, files: tuple[Path, Path]) -> dict[str, Any]:
@@ -588,15 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         print(MISSING_RECBOLE)
         return 2
     report = bench(args, files)
-    text = json.dumps(report, indent=2)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
-    if not report["checks"]["all_passed"]:
-        failed = [k for k, v in report["checks"].items() if v is False]
-        print(f"checks failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    return write_report(report, args.out)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import cpu_s as _cpu_s
 from _measure import peak_mb as _peak_mb
+from _measure import write_report
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_USERS = 100_000
@@ -329,15 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.users < 1 or args.days < 1 or args.holdout_days < 0:
         ap.error("--users and --days must be positive, --holdout-days not negative")
     report = bench(args.users, args.days, args.holdout_days, args.seed, args.work_dir.resolve())
-    text = json.dumps(report, indent=2)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
-    if not report["checks"]["all_passed"]:
-        failed = [k for k, v in report["checks"].items() if not v]
-        print(f"correctness checks failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    return write_report(report, args.out)
 
 
 if __name__ == "__main__":
