@@ -168,6 +168,20 @@ def _expm1_ratio(d: float, u: FloatArray) -> FloatArray:
     return np.expm1(d * u) / d
 
 
+def _merge_identical(
+    x: FloatArray, tx: FloatArray, t_obs: FloatArray, w: FloatArray, scale: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Distinct (x, tx/scale, T/scale) rows with their normalised weights.
+
+    The likelihood depends on (x, tx, T) only, so merging identical customers is exact and
+    saves most of the special-function calls (one-time buyers share few distinct rows).
+    """
+    keys = np.stack([x, tx / scale, t_obs / scale], axis=1)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    wu = np.bincount(inverse.ravel(), weights=w) / w.sum()
+    return uniq[:, 0], uniq[:, 1], uniq[:, 2], wu
+
+
 # --------------------------------------------------------------------------- optimiser
 
 
@@ -329,15 +343,14 @@ class BetaGeoModel(_BTYDBase):
         w = _check_weights(weights, x.size)
         pen = self._check_penalizer()
         scale = float(np.average(t_obs, weights=w)) or 1.0
-        xs, txs, ts = x, tx / scale, t_obs / scale
-        wn = w / w.sum()
+        xs, txs, ts, wn = _merge_identical(x, tx, t_obs, w, scale)
 
         def nll(theta: FloatArray) -> float:
             r, alpha, a, b = np.exp(theta)
             ll = self._loglik(r, alpha, a, b, xs, txs, ts)
             return -float(wn @ ll) + pen * float(theta @ theta)
 
-        rate = max(float(w @ x) / float(w @ ts), 1e-3)
+        rate = max(float(w @ x) / float(w @ (t_obs / scale)), 1e-3)
         starts = [
             [0.0, -math.log(rate), 0.0, 0.0],
             [math.log(0.3), math.log(0.3 / rate), math.log(0.8), math.log(2.5)],
@@ -479,11 +492,7 @@ class ParetoNBDModel(_BTYDBase):
         w = _check_weights(weights, x.size)
         pen = self._check_penalizer()
         scale = float(np.average(t_obs, weights=w)) or 1.0
-        # The likelihood depends on (x, tx, T) only; identical rows are merged to save 2F1 calls.
-        keys = np.stack([x, tx / scale, t_obs / scale], axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-        wu = np.bincount(inverse.ravel(), weights=w) / w.sum()
-        xs, txs, ts = uniq[:, 0], uniq[:, 1], uniq[:, 2]
+        xs, txs, ts, wu = _merge_identical(x, tx, t_obs, w, scale)
 
         def nll(theta: FloatArray) -> float:
             r, alpha, s, beta = np.exp(theta)
