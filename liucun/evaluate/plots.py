@@ -78,17 +78,24 @@ def _chart(
                 f'<circle cx="{_x(x):.1f}" cy="{_y(y):.1f}" r="2.5" fill="{color}"/>'
                 for x, y in pts
             ]
-    lx = right + 20
-    for j, (name, color, dashed) in enumerate(legend):
+    parts += legend_svg(legend)
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def legend_svg(entries: Sequence[tuple[str, str, bool]]) -> list[str]:
+    """Legend rows (name, colour, dashed) right of the plot area."""
+    lx = LEFT + PLOT + 20
+    parts = []
+    for j, (name, color, dashed) in enumerate(entries):
         ly = TOP + 10 + 18 * j
         dash = ' stroke-dasharray="4 3"' if dashed else ""
         parts += [
             f'<line x1="{lx}" y1="{ly}" x2="{lx + 20}" y2="{ly}" stroke="{color}" '
             f'stroke-width="2"{dash}/>',
-            f'<text x="{lx + 26}" y="{ly + 4}">{e(str(name))}</text>',
+            f'<text x="{lx + 26}" y="{ly + 4}">{html.escape(str(name))}</text>',
         ]
-    parts.append("</svg>")
-    return "\n".join(parts)
+    return parts
 
 
 def calibration_svg(

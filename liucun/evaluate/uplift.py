@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from liucun.evaluate.plots import HEIGHT, LEFT, PALETTE, PLOT, TICKS, TOP, WIDTH, _x
+from liucun.evaluate.plots import HEIGHT, LEFT, PALETTE, PLOT, TICKS, TOP, WIDTH, _x, legend_svg
 
 __all__ = [
     "auuc",
@@ -307,14 +307,6 @@ def qini_svg(curves: Mapping[str, pd.DataFrame], title: str = "Qini curve") -> s
             parts.append(
                 f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2"/>'
             )
-    lx = right + 20
-    for j, (name, color, dashed) in enumerate(legend):
-        ly = TOP + 10 + 18 * j
-        dash = ' stroke-dasharray="4 3"' if dashed else ""
-        parts += [
-            f'<line x1="{lx}" y1="{ly}" x2="{lx + 20}" y2="{ly}" stroke="{color}" '
-            f'stroke-width="2"{dash}/>',
-            f'<text x="{lx + 26}" y="{ly + 4}">{e(str(name))}</text>',
-        ]
+    parts += legend_svg(legend)
     parts.append("</svg>")
     return "\n".join(parts)
