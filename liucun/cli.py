@@ -547,7 +547,7 @@ def _backtest_recs(cutoffs: str | None, horizon: int | None, n: int, out_file: P
     for _, row in res["summary"].iterrows():
         table.add_row(
             row["model"],
-            *[f"{float(row[c]):.4f}" if c in row and pd_notna(row[c]) else "-" for c in shown],
+            *[f"{float(row[c]):.4f}" if c in row and _notna(row[c]) else "-" for c in shown],
         )
     console.print(table)
     if out_file:
@@ -563,7 +563,7 @@ def _backtest_recs(cutoffs: str | None, horizon: int | None, n: int, out_file: P
         console.print(f"wrote {out_file}")
 
 
-def pd_notna(v: object) -> bool:
+def _notna(v: object) -> bool:
     return v is not None and v == v
 
 
@@ -601,9 +601,7 @@ def recommend(
         r = recommend_items(ws, day, k, users, on_step=status.update)
     recs = r.recommendations
     if user:
-        from liucun.recommending import fitted
-
-        rec, _, _ = fitted(ws, day)
+        rec = r.model
         t = RichTable(title=f"recommendations for {user} as of {day}")
         for c in ("rank", "item", "score", "why"):
             t.add_column(c, overflow="fold")

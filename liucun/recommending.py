@@ -118,6 +118,7 @@ def known_users(tables: Mapping[str, ir.Table], as_of: dt.date) -> list[str]:
 @dataclass
 class RecommendResult:
     recommendations: pd.DataFrame
+    model: Recommender
     model_path: Path
     reused: bool
     seconds: dict[str, float]
@@ -146,7 +147,7 @@ def recommend(
     on_step(f"recommending for {len(users):,} customers")
     out = rec.recommend(list(users), k)
     seconds["recommend"] = round(time.perf_counter() - t0, 3)
-    return RecommendResult(out, path, reused, seconds)
+    return RecommendResult(out, rec, path, reused, seconds)
 
 
 def read_users(path: Path) -> list[str]:
