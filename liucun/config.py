@@ -87,29 +87,71 @@ seed = 0
 # k_active = 1.5
 
 [plan]
+# The daily run's budget (`liucun plan --budget` overrides it): the plan's expected cost,
+# contact costs plus discounts expected to be redeemed, stays within it.
+budget = 1000.0
+# Outcome window for training campaigns in days (the campaigns' outcomes must be complete).
+horizon_days = 90
+# Extra orders are counted in this many days after a contact (default: the longest
+# valid_days of the catalog); up to horizon_days where campaigns are large.
+# response_days = 14
 # Share of planned customers held out at random as a control group.
 control_share = 0.1
-# A customer is contacted at most this many times per contact_window_days.
+# A customer is contacted at most this many times per contact_window_days, and never
+# twice within min_days_between_contacts.
 max_contacts = 2
 contact_window_days = 30
+min_days_between_contacts = 7
+# Past contacts used for training at most (a seeded random sample above it).
+max_training_contacts = 300000
+# Plan (and draft messages) in `liucun run`.
+in_run = true
+seed = 0
 
-# The action catalog: one table per action, named as in treatments.action.
-# contact_cost is paid per contact; discount is the expected money off if redeemed.
+# The action catalog: one table per action, named as in treatments.action. Actions found
+# in treatments but not here are planned too, their costs learned from history.
+#   kind          fixed | pct | free_shipping | message (guessed from the keys if left out)
+#   contact_cost  paid per contact
+#   discount      money off per redeemed coupon (fixed), or the shipping fee waived per
+#                 order (free_shipping)
+#   discount_rate share of the order off (pct)
+#   valid_days    how long the offer lasts
+#   channel       email | sms | push | ... (passed on in exports)
+#   exclude_risky keep accounts flagged by risk control out of this action (default true;
+#                 only discount actions are affected)
 [plan.actions.coupon_fixed]
+kind = "fixed"
 contact_cost = 0.05
 discount = 10.0
 
 [plan.actions.coupon_pct]
+kind = "pct"
 contact_cost = 0.05
 discount_rate = 0.10
 
 [plan.actions.free_shipping]
+kind = "free_shipping"
 contact_cost = 0.05
 discount = 6.0
 
 [plan.actions.reco_push]
+kind = "message"
 contact_cost = 0.01
-discount = 0.0
+channel = "push"
+
+# Message drafts per action and segment (zh/en templates in liucun/decide/messages.py,
+# overridable key by key). An OpenAI-compatible endpoint may write them instead; nothing
+# is sent anywhere unless base_url is set.
+[plan.messages]
+language = "en"
+shop_name = "our shop"
+max_items = 3
+# [plan.messages.llm]
+# base_url = "http://127.0.0.1:8080/v1"
+# model = "qwen2.5-7b-instruct"
+# api_key_env = "LIUCUN_LLM_API_KEY"
+# timeout_s = 20
+# max_customers = 200
 """
 
 

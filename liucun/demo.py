@@ -69,6 +69,11 @@ def run_demo(
     run_dir = ws.path / "runs" / run_id
     scores = pd.read_parquet(job.outputs["scores"])
     check = truth_check(scores, sim_dir / "truth")
+    if "plan" in job.outputs:
+        plan_line = plan_check(
+            pd.read_parquet(job.outputs["plan"]), scores, sim_dir, ws.config.get("plan", {})
+        )
+        check = f"{check} {plan_line}".strip()
     (run_dir / "summary.json").write_text(
         json.dumps(
             {"run_id": run_id, "simulation": sim.__dict__, "warehouse": summary},
@@ -94,6 +99,24 @@ def run_demo(
     )
     summary["churn_check"] = check
     return DemoResult(run_id, sim_dir, sim_dir / "truth", run_dir, report, results, summary)
+
+
+def plan_check(plan: pd.DataFrame, scores: pd.DataFrame, sim_dir: Path, plan_cfg: dict) -> str:
+    """The campaign plan's true incremental net revenue next to risk targeting's."""
+    from liucun.evaluate.policy import compare, most_common_action
+    from liucun.sim.actions import ACTIONS
+
+    effects = pd.read_parquet(sim_dir / "truth" / "effects.parquet")
+    treatments = pd.read_parquet(sim_dir / "treatments.parquet", columns=["action", "arm"])
+    contact = {k: a.contact_cost for k, a in ACTIONS.items()}
+    c = compare(plan, effects, scores, contact, most_common_action(treatments))
+    ours, risk = c["plan"], c["risk"]
+    return (
+        f"The campaign plan ({ours['customers']:,} customers, true cost "
+        f"{ours['expected_cost']:,.2f}) earns {ours['net_value']:,.2f} true incremental net "
+        f"revenue; sending {most_common_action(treatments)} to the highest p_churn at the "
+        f"same cost earns {risk['net_value']:,.2f}, the oracle {c['oracle']['net_value']:,.2f}."
+    )
 
 
 def truth_check(scores: pd.DataFrame, truth_dir: Path) -> str:

@@ -1,4 +1,6 @@
-"""The daily run: warehouse → features → segments → scores → recommendations, tagged by run_id.
+"""The daily run: warehouse → features → segments → scores → recommendations → plan.
+
+Every output is tagged by run_id.
 
 Each stage reads what the one before wrote (one direction). Outputs of a run live in
 ``runs/<run_id>/``; ``runs/latest.json`` names the newest, which the CLI and the API
@@ -22,7 +24,7 @@ from liucun.errors import LiucunError
 if TYPE_CHECKING:
     from liucun.workspace import Workspace
 
-STAGES = ("features", "segments", "scores", "recommendations")
+STAGES = ("features", "segments", "scores", "recommendations", "plan")
 
 
 @dataclass
@@ -99,6 +101,7 @@ def run(
     from liucun.recommending import recommend, recommend_config
 
     recs_note = ""
+    recs_frame = None
     if recommend_config(ws)["in_run"]:
         t0 = time.perf_counter()
         on_step("recommendations")
@@ -109,6 +112,8 @@ def run(
         else:
             res.seconds["recommendations"] = round(time.perf_counter() - t0, 3)
             _write(res, "recommendations", recs.recommendations)
+            recs_frame = recs.recommendations
+    plan_note, plan_stats = _plan_stage(ws, day, res, features, scored.scores, recs_frame, on_step)
     res.stats = {
         "customers": len(features),
         "features": len(features.columns) - 1,
@@ -122,12 +127,43 @@ def run(
         "high_risk": int(bands.get("high", 0)),
         "medium_risk": int(bands.get("medium", 0)),
         "recommendations_note": recs_note,
+        "plan_note": plan_note,
+        "plan": plan_stats,
     }
     (run_dir / "run.json").write_text(json.dumps(asdict(res), indent=2), encoding="utf-8")
     (ws.path / "runs" / "latest.json").write_text(
         json.dumps({"run_id": run_id, "as_of": res.as_of}), encoding="utf-8"
     )
     return res
+
+
+def _plan_stage(
+    ws: Workspace,
+    day: dt.date,
+    res: RunResult,
+    features: pd.DataFrame,
+    scores: pd.DataFrame,
+    recs: pd.DataFrame | None,
+    on_step: Callable[[str], None],
+) -> tuple[str, dict[str, Any]]:
+    """The day's campaign plan and its message drafts, with [plan] budget; a shop without
+    randomised campaigns gets a note instead (nothing to learn uplift from yet)."""
+    from liucun.planning import drafts, message_context, plan, plan_config
+
+    if not plan_config(ws).get("in_run", True):
+        return "plan stage off ([plan] in_run = false)", {}
+    t0 = time.perf_counter()
+    on_step("campaign plan")
+    try:
+        r = plan(ws, day, features=features, context=scores, on_step=on_step)
+    except LiucunError as e:
+        return f"no plan: {e}", {}
+    _write(res, "plan", r.plan)
+    on_step("message drafts")
+    _write(res, "messages", drafts(ws, r.plan, message_context(ws, scores, recs)))
+    res.seconds["plan"] = round(time.perf_counter() - t0, 3)
+    keys = ("budget", "spend", "planned", "control", "by_action", "expected_uplift", "excluded")
+    return "", {k: r.stats[k] for k in keys}
 
 
 def _write(res: RunResult, name: str, df: pd.DataFrame) -> None:

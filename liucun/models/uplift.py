@@ -10,6 +10,13 @@ control). Two estimators on LightGBM base learners, for several actions at once:
   and propensities give each customer a pseudo-outcome whose mean is the true effect even
   when one of the two is wrong; a final model regresses it on the features. Propensities
   are estimated (logistic regression), so assignment need not be uniform.
+- :class:`LiftLearner`: multiplicative effects on a non-negative outcome (orders, spend).
+  One baseline model learns how much each customer buys from every arm's rows at once;
+  per arm a few shallow boosting rounds start from that baseline and learn only the arm's
+  log-multiplier. Campaign effects are mostly "the same customer, a bit more", and the
+  multiplier needs far less data than a whole outcome model per arm: on the simulated
+  shops it ranks the true effects better than the T- and DR-learners on revenue, whose
+  per-arm noise swamps the small effects.
 
 Treatment labels are action names; ``control`` marks the held-back customers.
 """
@@ -25,6 +32,7 @@ import pandas as pd
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
+from threadpoolctl import threadpool_limits
 
 from liucun.models.boosted import FeatureMatrix
 
@@ -125,7 +133,9 @@ class DRLearner(_Base):
                 sel = train[t[train] == a]
                 mu[test, j] = self._regressor(M.iloc[sel], y[sel]).predict(M.iloc[test])
             lr = LogisticRegression(max_iter=500)
-            lr.fit(numeric.iloc[train], t[train])
+            # One BLAS thread: on a busy 2-core machine the threaded solver ran 50× slower.
+            with threadpool_limits(1, "blas"):
+                lr.fit(numeric.iloc[train], t[train])
             p = lr.predict_proba(numeric.iloc[test])
             cols = {c: i for i, c in enumerate(lr.classes_)}
             for j, a in enumerate(arms):
@@ -148,4 +158,91 @@ class DRLearner(_Base):
         return pd.DataFrame({a: self.final_[a].predict(M) for a in self.actions_}, index=X.index)
 
 
-__all__ = ["CONTROL", "DRLearner", "TLearner"]
+class LiftLearner(_Base):
+    """Uplift = base(x) · (m_action(x) − m_control(x)) for a count or amount outcome.
+
+    ``objective`` is a LightGBM objective with a log link (``poisson`` for counts,
+    ``tweedie`` for spend). The baseline is cross-fitted, so the per-arm rounds start
+    from predictions the baseline made without seeing those rows; ``rounds``,
+    ``num_leaves`` and ``min_data_in_leaf`` of the arm models are kept small on purpose
+    (their job is a smooth multiplier, not a second outcome model).
+    """
+
+    def __init__(
+        self,
+        rounds: int = 50,
+        params: dict[str, Any] | None = None,
+        seed: int = 0,
+        folds: int = 3,
+        objective: str = "poisson",
+        base_rounds: int = 300,
+        prior: float = 10.0,
+    ) -> None:
+        super().__init__(rounds, params, seed)
+        self.folds = folds
+        self.objective = objective
+        self.base_rounds = base_rounds
+        self.prior = prior
+
+    def _base_params(self) -> dict[str, Any]:
+        return {**BASE_PARAMS, "objective": self.objective, "min_data_in_leaf": 50,
+                "seed": self.seed}  # fmt: skip
+
+    def _arm_params(self) -> dict[str, Any]:
+        return {
+            **self._base_params(),
+            "learning_rate": 0.03,
+            "num_leaves": 4,
+            "min_data_in_leaf": 200,
+            **(self.params or {}),
+        }
+
+    def fit(self, X: pd.DataFrame, treatment: Sequence[str], y: np.ndarray) -> Self:
+        y = np.asarray(y, dtype=float)
+        t = _check_inputs(X, treatment, y)
+        if (y < 0).any():
+            raise ValueError("LiftLearner needs a non-negative outcome (counts or amounts)")
+        self.matrix_ = FeatureMatrix.learn(X, exclude=set())
+        M = self.matrix_.transform(X)
+        self.actions_ = sorted(a for a in set(t) if a != CONTROL and (t == a).sum() >= 10)
+        bp = self._base_params()
+        oof = np.zeros(len(y))
+        kf = KFold(self.folds, shuffle=True, random_state=self.seed)
+        for train, test in kf.split(M):
+            d = lgb.Dataset(M.iloc[train], label=y[train])
+            oof[test] = lgb.train(bp, d, num_boost_round=self.base_rounds).predict(M.iloc[test])
+        self.base_ = lgb.train(bp, lgb.Dataset(M, label=y), num_boost_round=self.base_rounds)
+        init = np.log(np.maximum(oof, 1e-9))
+        ap = self._arm_params()
+        self.arms_, self.intercepts_ = {}, {}
+        for a in [CONTROL, *self.actions_]:
+            s = t == a
+            # The arm's average multiplier first (a Poisson rate ratio, shrunk towards 1 by
+            # `prior` outcomes' worth): on a small arm the trees may find no split at all.
+            prior = self.prior * max(float(y.mean()), 1e-9) / max(float(oof.mean()), 1e-9)
+            c = float(np.log((y[s].sum() + prior) / (oof[s].sum() + prior)))
+            self.intercepts_[a] = c
+            d = lgb.Dataset(M[s], label=y[s], init_score=init[s] + c)
+            self.arms_[a] = lgb.train(ap, d, num_boost_round=self.rounds)
+        return self
+
+    def predict_arms(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Expected outcome under each arm (``control`` included), one row per customer."""
+        self._check()
+        M = self.matrix_.transform(X)
+        base = self.base_.predict(M)
+        return pd.DataFrame(
+            {
+                a: base * np.exp(self.intercepts_[a] + m.predict(M, raw_score=True))
+                for a, m in self.arms_.items()
+            },
+            index=X.index,
+        )
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Expected uplift per action (columns), one row per customer."""
+        arms = self.predict_arms(X)
+        return arms[self.actions_].sub(arms[CONTROL], axis=0)
+
+
+__all__ = ["CONTROL", "DRLearner", "LiftLearner", "TLearner"]

@@ -1,0 +1,639 @@
+"""Next best action under a budget: uplift models from past campaigns, then the choice.
+
+1. Training rows: every randomised contact in ``treatments`` whose H-day outcome window
+   ends before ``as_of``, with the customer's features on the contact day (point in
+   time) and what they did next (:mod:`liucun.features.campaigns`).
+2. A :class:`~liucun.models.uplift.LiftLearner` on the orders placed in the offer window
+   (``valid_days`` of the catalog, 14 by default) gives each customer's expected orders
+   under every action and under no contact. ``expected_uplift`` is the extra orders ×
+   the customer's expected paid order value − the discount expected to be redeemed
+   (net revenue: discounts inside). The window is where a campaign's effect is: over the
+   whole horizon the same effect drowns in 90 days of ordinary buying, and uplift models
+   of H-day revenue (T-, DR- and LiftLearner alike) ranked customers worse on the
+   simulated shops (benchmarks/uplift_sim.py). Effects after the window (a contact that
+   drives a customer away) are left out; ``response_days`` in ``[plan]`` widens the
+   window up to the horizon where campaigns are large enough to measure them.
+   ``cost`` is the contact cost plus the expected discount redeemed.
+3. The choice (:func:`choose`): each customer gets the action with the largest
+   ``expected_uplift − contact cost − λ·cost`` if positive, where λ ≥ 0 is the price of
+   budget found by bisection so that Σ cost ≤ budget (a Lagrangian relaxation: it trades
+   actions across customers and within a customer, which a greedy pass over each
+   customer's single best action cannot), then leftover budget is filled greedily by
+   value per cost. A random ``control_share`` of each action's customers is held out as
+   ``action = control`` (cost 0).
+
+Customers who opted out, were contacted ``max_contacts`` times in the last
+``contact_window_days``, or were contacted less than ``min_days_between_contacts`` ago
+are never planned; accounts flagged as risky are kept out of discount actions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from liucun.errors import LiucunError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from liucun.workspace import Workspace
+
+PLAN_COLUMNS = (
+    "user_id",
+    "action",
+    "expected_uplift",
+    "cost",
+    "expected_cost",
+    "p_churn",
+    "segment",
+    "reason",
+)
+OUTCOME_COLUMNS = (
+    "user_id",
+    "campaign_id",
+    "action",
+    "arm",
+    "cost",
+    "day",
+    "orders",
+    "net_revenue",
+    "purchased",
+    "orders_window",
+    "discount_window",
+    "treatment",
+)
+KINDS = ("fixed", "pct", "free_shipping", "message")
+DEFAULTS: dict[str, Any] = {
+    "budget": 1000.0,
+    "horizon_days": 90,
+    "control_share": 0.1,
+    "max_contacts": 2,
+    "contact_window_days": 30,
+    "min_days_between_contacts": 7,
+    "max_training_contacts": 300_000,
+    "response_days": None,  # None: the catalog's longest valid_days
+    "exclude_risk_bands": ["high"],
+    "seed": 0,
+    "actions": {},
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One catalog entry: what a contact costs and what it gives away."""
+
+    name: str
+    kind: str  # fixed | pct | free_shipping | message
+    contact_cost: float = 0.0
+    discount: float = 0.0  # money off per redeemed coupon, or the shipping fee waived
+    discount_rate: float = 0.0  # share of the order off (pct)
+    valid_days: int = 14
+    channel: str = "email"
+    exclude_risky: bool = True  # keep flagged accounts out (coupons are what abusers farm)
+    learned: bool = False  # not in the catalog: costs learned from history
+
+    @property
+    def gives_discount(self) -> bool:
+        return self.kind != "message"
+
+
+def plan_config(ws: Workspace) -> dict[str, Any]:
+    """``[plan]`` of liucun.toml over :data:`DEFAULTS`."""
+    return {**DEFAULTS, **dict(ws.config.get("plan", {}))}
+
+
+def _kind(name: str, entry: Mapping[str, Any]) -> str:
+    kind = entry.get("kind")
+    if kind is None:
+        if entry.get("discount_rate"):
+            kind = "pct"
+        elif "ship" in name:
+            kind = "free_shipping"
+        elif entry.get("discount"):
+            kind = "fixed"
+        else:
+            kind = "message"
+    if kind not in KINDS:
+        raise LiucunError(f"[plan.actions.{name}] kind = {kind!r}: expected one of {KINDS}")
+    return str(kind)
+
+
+def catalog(cfg: Mapping[str, Any], history: pd.DataFrame | None = None) -> dict[str, Action]:
+    """The catalog from liucun.toml, plus actions found only in randomised history.
+
+    For those the contact cost is the mean ``treatments.cost`` of their treated contacts
+    and the discount is the money off per redeemed order in their offer window beyond
+    what the control group redeemed (welcome coupons and the like).
+    """
+    out: dict[str, Action] = {}
+    for name, entry in dict(cfg.get("actions", {})).items():
+        e = dict(entry)
+        known = {f for f in Action.__dataclass_fields__ if f not in ("name", "kind", "learned")}
+        unknown = set(e) - known - {"kind"}
+        if unknown:
+            raise LiucunError(f"[plan.actions.{name}]: unknown key(s) {sorted(unknown)}")
+        out[str(name)] = Action(
+            name=str(name), kind=_kind(str(name), e), **{k: e[k] for k in e if k != "kind"}
+        )
+    if history is None:
+        return out
+    control = history[history["treatment"] == "control"]
+    base_disc = _discount_per_redeemer(control)
+    for name, part in history[history["arm"] == "treatment"].groupby("action"):
+        if name in out:
+            continue
+        cost = pd.to_numeric(part["cost"], errors="coerce").mean()
+        disc = max(0.0, _discount_per_redeemer(part) - base_disc)
+        out[str(name)] = Action(
+            name=str(name),
+            kind="fixed" if disc > 0 else "message",
+            contact_cost=float(0.0 if np.isnan(cost) else cost),
+            discount=round(disc, 4),
+            learned=True,
+        )
+    return out
+
+
+def _discount_per_redeemer(rows: pd.DataFrame) -> float:
+    buyers = rows[rows["orders_window"] > 0]
+    return float(buyers["discount_window"].mean()) if len(buyers) else 0.0
+
+
+def training_rows(
+    tables: Mapping[str, ir.Table],
+    as_of: dt.date,
+    horizon: int,
+    window_days: int = 14,
+    max_contacts: int | None = None,
+    seed: int = 0,
+    on_step: Callable[[str], None] = lambda s: None,
+) -> pd.DataFrame:
+    """Past randomised contacts with their features on the campaign day and outcomes."""
+    from liucun.features import build_features
+    from liucun.features.campaigns import campaign_contacts, contact_outcomes
+
+    if "treatments" not in tables or "orders" not in tables:
+        raise LiucunError("planning needs past campaigns (treatments) and orders")
+    contacts = campaign_contacts(tables, as_of, horizon)
+    if contacts.empty:
+        raise LiucunError(
+            f"no randomised campaign (treatments with arm) whose {horizon}-day outcome "
+            f"window ends before {as_of}: nothing to learn uplift from"
+        )
+    if max_contacts and len(contacts) > max_contacts:
+        keep = np.random.default_rng(seed).choice(len(contacts), max_contacts, replace=False)
+        contacts = contacts.iloc[np.sort(keep)].reset_index(drop=True)
+    rows = contact_outcomes(tables, contacts, horizon, window_days)
+    frames = []
+    for day, part in rows.groupby("day", sort=True):
+        on_step(f"features on campaign day {day.date()}")
+        f = build_features(tables, day.date()).execute()
+        frames.append(part.merge(f, on="user_id", how="inner"))
+    out = pd.concat(frames, ignore_index=True)
+    out["treatment"] = np.where(out["arm"] == "treatment", out["action"], "control")
+    return out
+
+
+@dataclass
+class UpliftModels:
+    """What the planner learned from past campaigns."""
+
+    orders: Any  # LiftLearner on orders in the response window
+    actions: list[str]
+    catalog: dict[str, Action]
+    horizon: int
+    window_days: int
+    training: dict[str, Any] = field(default_factory=dict)
+    # Per action: the H-day effect (measured, shrunk to the window's prediction) / the
+    # window's prediction, in [0, 1.5].
+    scale: dict[str, float] = field(default_factory=dict)
+
+
+def horizon_effects(
+    X: pd.DataFrame, t: np.ndarray, y: np.ndarray, seed: int = 0
+) -> dict[str, tuple[float, float]]:
+    """Average H-day effect of each action on net revenue and its standard error.
+
+    Randomised, so a difference in means is unbiased; residuals of a cross-fitted revenue
+    model (features only, no arm) take out most of the customer-to-customer variance,
+    the way CUPED does with a pre-period covariate.
+    """
+    import lightgbm as lgb
+    from sklearn.model_selection import KFold
+
+    from liucun.models.boosted import FeatureMatrix
+    from liucun.models.uplift import BASE_PARAMS
+
+    y = np.asarray(y, dtype=float)
+    M = FeatureMatrix.learn(X, exclude=set()).transform(X)
+    fitted = np.zeros(len(y))
+    params = {**BASE_PARAMS, "seed": seed}
+    for train, test in KFold(3, shuffle=True, random_state=seed).split(M):
+        d = lgb.Dataset(M.iloc[train], label=y[train])
+        fitted[test] = lgb.train(params, d, num_boost_round=200).predict(M.iloc[test])
+    r = y - fitted
+    rc = r[t == "control"]
+    out = {}
+    for a in sorted(set(t) - {"control"}):
+        ra = r[t == a]
+        se = float(np.sqrt(ra.var(ddof=1) / len(ra) + rc.var(ddof=1) / len(rc)))
+        out[str(a)] = (float(ra.mean() - rc.mean()), se)
+    return out
+
+
+def fit(
+    tables: Mapping[str, ir.Table],
+    as_of: dt.date,
+    horizon: int,
+    cfg: Mapping[str, Any],
+    on_step: Callable[[str], None] = lambda s: None,
+) -> UpliftModels:
+    """Uplift models for every action with randomised history and a known cost."""
+    from liucun.models.uplift import LiftLearner
+
+    seed = int(cfg.get("seed", 0))
+    cat = catalog(cfg)
+    window = int(cfg.get("response_days") or max([a.valid_days for a in cat.values()] or [14]))
+    if not 1 <= window <= horizon:
+        raise LiucunError(f"[plan] response_days = {window}: must be in [1, horizon {horizon}]")
+    rows = training_rows(
+        tables, as_of, horizon, window, int(cfg.get("max_training_contacts") or 0), seed, on_step
+    )
+    X = rows.drop(columns=[c for c in OUTCOME_COLUMNS if c in rows.columns])
+    t = rows["treatment"].to_numpy()
+    if (t == "control").sum() < 10:
+        raise LiucunError(
+            f"only {(t == 'control').sum()} control contacts in past campaigns: "
+            "uplift needs a control group (treatments.arm = 'control')"
+        )
+    on_step(f"uplift model on {len(rows):,} past contacts")
+    orders = LiftLearner(objective="poisson", seed=seed).fit(X, t, rows["orders_window"])
+    cat = catalog(cfg, rows)
+    actions = [a for a in orders.actions_ if a in cat]
+    by_arm = rows.groupby("treatment")
+    on_step("measured effects over the horizon")
+    effects = horizon_effects(X, t, rows["net_revenue"].to_numpy(), seed)
+    models = UpliftModels(orders, actions, cat, horizon, window)
+    # Level: the response window ranks customers, the measured H-day effect sets the size.
+    treated = rows["treatment"].isin(actions).to_numpy()
+    pred, _ = predict(models, rows.loc[treated].drop(columns=["treatment"]))
+    arm = rows.loc[treated, "treatment"].to_numpy()
+    for a in actions:
+        wm = float(pred[a].to_numpy()[arm == a].mean())
+        ate, se = effects[a]
+        if wm <= 0 or not np.isfinite(se) or se <= 0:
+            models.scale[a] = 1.0
+            continue
+        # Precision-weighted: the window's prediction as a prior as wide as itself, the
+        # measured effect as the data. Small shops keep the window's level, big ones
+        # follow the measurement.
+        post = (wm / wm**2 + ate / se**2) / (1 / wm**2 + 1 / se**2)
+        models.scale[a] = float(np.clip(post / wm, 0.0, 1.5))
+    models.training = {
+        "contacts": len(rows),
+        "campaigns": int(rows["campaign_id"].nunique()),
+        "by_arm": {str(k): int(v) for k, v in by_arm.size().items()},
+        "mean_net_revenue": {
+            str(k): round(float(v), 4) for k, v in by_arm["net_revenue"].mean().items()
+        },
+        "not_planned": sorted(set(orders.actions_) - set(actions)),
+        "orders_in_window": {
+            str(k): round(float(v), 4) for k, v in by_arm["orders_window"].mean().items()
+        },
+        "horizon_effect": {a: [round(m, 4), round(se, 4)] for a, (m, se) in effects.items()},
+        "scale": {a: round(v, 4) for a, v in models.scale.items()},
+    }
+    return models
+
+
+def _column(features: pd.DataFrame, name: str, default: float) -> np.ndarray:
+    if name not in features:
+        return np.full(len(features), default)
+    return pd.to_numeric(features[name], errors="coerce").to_numpy(dtype=float)
+
+
+def order_value(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(expected paid amount of one more order, expected order amount) per customer.
+
+    The customer's own average, shrunk towards the shop's (two orders' worth), times the
+    share of orders that end up paid (cancelled and refunded ones earn nothing).
+    """
+    n = np.nan_to_num(_column(features, "orders_total", 0.0))
+    aov = _column(features, "aov", np.nan)
+    ok = np.isfinite(aov) & (n > 0)
+    shop = float(np.average(aov[ok], weights=n[ok])) if ok.any() else 0.0
+    # Customers whose orders were all refunded or cancelled have no paid average: their
+    # amount is the shop's, but their own refund and cancel record still counts.
+    own = np.where(ok, aov, shop)
+    amount = (own * n + shop * 2.0) / (n + 2.0)
+    lost = np.nan_to_num(_column(features, "refund_share", 0.0)) + np.nan_to_num(
+        _column(features, "cancel_share", 0.0)
+    )
+    has = n > 0
+    shop_lost = float(np.average(lost[has], weights=n[has])) if has.any() else 0.0
+    paid = 1.0 - (lost * n + shop_lost * 2.0) / (n + 2.0)
+    return amount * np.clip(paid, 0.0, 1.0), amount
+
+
+def predict(models: UpliftModels, features: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(expected_uplift, expected cost) per customer (rows) and action (columns)."""
+    X = features.drop(columns=["user_id"], errors="ignore")
+    arms = models.orders.predict_arms(X)
+    value, aov = order_value(features)
+    base = arms["control"].to_numpy()
+    costs, uplift = {}, {}
+    for name in models.actions:
+        a = models.catalog[name]
+        lam = np.clip(arms[name].to_numpy(), 0.0, None)
+        redeem = 1.0 - np.exp(-lam)  # a coupon is used once: P(at least one order)
+        if a.kind == "fixed":
+            disc = a.discount * redeem
+        elif a.kind == "pct":
+            disc = a.discount_rate * aov * redeem
+        elif a.kind == "free_shipping":
+            disc = a.discount * lam  # every order in the window ships free
+        else:
+            disc = np.zeros(len(X))
+        costs[name] = a.contact_cost + disc
+        uplift[name] = ((lam - base) * value - disc) * models.scale.get(name, 1.0)
+    return pd.DataFrame(uplift, index=X.index), pd.DataFrame(costs, index=X.index)
+
+
+def choose(
+    value: np.ndarray,
+    cost: np.ndarray,
+    budget: float,
+    iterations: int = 60,
+) -> tuple[np.ndarray, float]:
+    """Action index per customer (−1 = none) maximising Σ value s.t. Σ cost ≤ budget.
+
+    ``value`` (n × k) is uplift minus contact cost, −inf where not allowed; ``cost``
+    (n × k) positive. Returns the choice and λ, the value of one more unit of budget.
+    """
+    value = np.asarray(value, dtype=float)
+    cost = np.maximum(np.asarray(cost, dtype=float), 1e-9)
+    n = len(value)
+    rows = np.arange(n)
+
+    def pick(lam: float) -> tuple[np.ndarray, float]:
+        s = value - lam * cost
+        best = np.argmax(s, axis=1)
+        take = s[rows, best] > 0
+        choice = np.where(take, best, -1)
+        return choice, float(cost[rows, best][take].sum())
+
+    choice, spend = pick(0.0)
+    if spend <= budget or n == 0:
+        return choice, 0.0
+    ratio = np.where(np.isfinite(value), value / cost, 0.0)
+    lo, hi = 0.0, float(max(ratio.max(), 0.0)) + 1.0
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        if pick(mid)[1] > budget:
+            lo = mid
+        else:
+            hi = mid
+    choice, spend = pick(hi)
+    # Fill what is left, best value per cost first, over every (customer, action) pair of
+    # customers still without one; a pair that no longer fits is skipped, not the end.
+    left = budget - spend
+    free = np.flatnonzero(choice < 0)
+    if len(free) and left > 0:
+        r = np.where(np.isfinite(value[free]), value[free] / cost[free], -np.inf)
+        i, j = np.nonzero((r > 0) & (cost[free] <= left))
+        cand, act = free[i], j
+        order = np.lexsort((act, cand, -r[i, j]))
+        cmin = float(cost[cand, act].min()) if len(cand) else np.inf
+        for k in order:
+            if left < cmin:
+                break
+            c_ = cost[cand[k], act[k]]
+            if choice[cand[k]] < 0 and c_ <= left:
+                choice[cand[k]] = act[k]
+                left -= c_
+    # One affordable customer worth more than the whole selection (tiny shops, big
+    # coupons): taking the better of the two bounds the loss to half the optimum.
+    ok = np.isfinite(value) & (cost <= budget) & (value > 0)
+    if ok.any():
+        v1 = np.where(ok, value, -np.inf)
+        i1, j1 = np.unravel_index(np.argmax(v1), v1.shape)
+        total = float(value[rows, choice][choice >= 0].sum())
+        if v1[i1, j1] > total:
+            choice[:] = -1
+            choice[i1] = j1
+    return choice, hi
+
+
+def eligibility(
+    features: pd.DataFrame,
+    actions: list[str],
+    cat: Mapping[str, Action],
+    recent: Mapping[str, int],
+    cfg: Mapping[str, Any],
+    risky: Iterable[str] = (),
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Boolean (customers × actions) of what may be planned, and counts of exclusions."""
+    n = len(features)
+    ok = np.ones(n, bool)
+    why: dict[str, int] = {}
+    if "opted_out" in features:
+        opted = features["opted_out"].fillna(0).to_numpy() > 0
+        why["opted_out"] = int(opted.sum())
+        ok &= ~opted
+    n_recent = features["user_id"].map(dict(recent)).fillna(0).to_numpy()
+    capped = n_recent >= int(cfg["max_contacts"])
+    why["contact_cap"] = int((capped & ok).sum())
+    ok &= ~capped
+    if "days_since_last_treatment" in features:
+        d = features["days_since_last_treatment"].to_numpy(dtype=float)
+        soon = np.isfinite(d) & (d < float(cfg["min_days_between_contacts"]))
+        why["contacted_recently"] = int((soon & ok).sum())
+        ok &= ~soon
+    allowed = np.repeat(ok[:, None], len(actions), axis=1)
+    flagged = features["user_id"].isin(set(risky)).to_numpy()
+    if flagged.any():
+        for j, a in enumerate(actions):
+            if cat[a].exclude_risky and cat[a].gives_discount:
+                allowed[:, j] &= ~flagged
+        why["risky_no_coupon"] = int((flagged & ok).sum())
+    return allowed, why
+
+
+@dataclass
+class PlanResult:
+    plan: pd.DataFrame
+    models: UpliftModels
+    seconds: dict[str, float]
+    stats: dict[str, Any]
+
+
+def _reasons(
+    plan: pd.DataFrame, second: pd.Series, second_value: pd.Series, window: int
+) -> list[str]:
+    out = []
+    for r, a2, u2 in zip(plan.itertuples(), second, second_value, strict=True):
+        if r.action == "control":
+            out.append(f"held out at random as the control group for {r.planned}")
+            continue
+        s = f"+{r.expected_uplift:.2f} expected net revenue (extra orders in {window} days,"
+        s += f" discounts inside) for {r.expected_cost:.2f} expected cost"
+        if isinstance(a2, str):
+            s += f"; next best {a2} {u2:+.2f}"
+        if np.isfinite(r.p_churn):
+            s += f"; churn risk {r.p_churn:.0%}"
+        out.append(s)
+    return out
+
+
+def plan(
+    ws: Workspace,
+    as_of: dt.date,
+    budget: float | None = None,
+    horizon: int | None = None,
+    features: pd.DataFrame | None = None,
+    context: pd.DataFrame | None = None,
+    risky: Iterable[str] = (),
+    models: UpliftModels | None = None,
+    on_step: Callable[[str], None] = lambda s: None,
+) -> PlanResult:
+    """The contract's plan: user_id, action, expected_uplift, cost (+ context columns).
+
+    ``context`` (optional) has ``user_id`` with ``p_churn`` and ``segment``; ``risky``
+    are accounts kept out of coupon actions; ``models`` fitted for the same as_of and
+    horizon skip the fit.
+    """
+    from liucun.features import feature_frame, workspace_tables
+    from liucun.features.campaigns import recent_contacts
+
+    cfg = plan_config(ws)
+    budget = float(cfg["budget"] if budget is None else budget)
+    H = int(cfg["horizon_days"] if horizon is None else horizon)
+    if not budget > 0:
+        raise LiucunError(f"--budget {budget}: must be positive")
+    if H < 1:
+        raise LiucunError(f"--horizon {H}: must be at least 1 day")
+    share = float(cfg["control_share"])
+    if not 0 <= share < 1:
+        raise LiucunError(f"[plan] control_share = {share}: must be in [0, 1)")
+    tables = workspace_tables(ws)
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if models is None or models.horizon != H:
+        models = fit(tables, as_of, H, cfg, on_step=on_step)
+    seconds["fit"] = round(time.perf_counter() - t0, 3)
+    if not models.actions:
+        raise LiucunError("no action with randomised history has a cost: nothing to plan")
+
+    t0 = time.perf_counter()
+    if features is None:
+        on_step(f"features as of {as_of}")
+        features = feature_frame(ws, as_of)
+    features = features.reset_index(drop=True)
+    on_step(f"uplift and costs for {len(features):,} customers")
+    uplift, costs = predict(models, features)
+    recent = recent_contacts(tables, as_of, int(cfg["contact_window_days"]))
+    allowed, excluded = eligibility(
+        features,
+        models.actions,
+        models.catalog,
+        dict(zip(recent["user_id"], recent["contacts"], strict=True)),
+        cfg,
+        risky,
+    )
+    contact = np.array([models.catalog[a].contact_cost for a in models.actions])
+    value = uplift.to_numpy() - contact[None, :]
+    value = np.where(allowed, value, -np.inf)
+    choice, lam = choose(value, costs.to_numpy(), budget)
+    picked = np.flatnonzero(choice >= 0)
+    a_idx = choice[picked]
+    actions = np.asarray(models.actions, dtype=object)
+    out = pd.DataFrame(
+        {
+            "user_id": features["user_id"].to_numpy()[picked],
+            "action": actions[a_idx],
+            "expected_uplift": uplift.to_numpy()[picked, a_idx],
+            "cost": costs.to_numpy()[picked, a_idx],
+        }
+    )
+    out["expected_cost"] = out["cost"]
+    out["planned"] = out["action"]
+    rng = np.random.default_rng(int(cfg["seed"]))
+    for _, part in out.groupby("action", sort=True):
+        k = round(share * len(part))
+        if k:
+            held = rng.choice(part.index.to_numpy(), k, replace=False)
+            out.loc[held, "action"] = "control"
+            out.loc[held, "cost"] = 0.0
+    ctx = context if context is not None else pd.DataFrame(columns=["user_id"])
+    ctx = ctx.drop_duplicates("user_id").set_index("user_id")
+    out["p_churn"] = out["user_id"].map(ctx["p_churn"]) if "p_churn" in ctx else np.nan
+    out["p_churn"] = out["p_churn"].astype(float)
+    out["segment"] = out["user_id"].map(ctx["segment"]) if "segment" in ctx else None
+    v = np.where(allowed[picked], value[picked], -np.inf)
+    v[np.arange(len(picked)), a_idx] = -np.inf
+    j2 = np.argmax(v, axis=1) if len(picked) else np.zeros(0, int)
+    has2 = np.isfinite(v[np.arange(len(picked)), j2]) if len(picked) else np.zeros(0, bool)
+    second = pd.Series(np.where(has2, actions[j2] if len(j2) else [], None), dtype=object)
+    second_u = pd.Series(uplift.to_numpy()[picked, j2] if len(picked) else [], dtype=float)
+    out["reason"] = _reasons(out, second, second_u, models.window_days)
+    out = out.sort_values(["action", "expected_uplift", "user_id"], ascending=[True, False, True])
+    seconds["plan"] = round(time.perf_counter() - t0, 3)
+    treated = out["action"] != "control"
+    stats = {
+        "as_of": as_of.isoformat(),
+        "horizon_days": H,
+        "budget": budget,
+        "spend": round(float(out["cost"].sum()), 4),
+        "customers": len(features),
+        "eligible": int(allowed.any(axis=1).sum()),
+        "excluded": excluded,
+        "planned": int(treated.sum()),
+        "control": int((~treated).sum()),
+        "by_action": {str(k): int(v) for k, v in out.loc[treated, "action"].value_counts().items()},
+        "expected_uplift": round(float(out.loc[treated, "expected_uplift"].sum()), 2),
+        "budget_price": round(lam, 6),
+        "catalog": {k: {"kind": a.kind, "learned": a.learned} for k, a in models.catalog.items()},
+        **models.training,
+    }
+    return PlanResult(out[list(PLAN_COLUMNS)].reset_index(drop=True), models, seconds, stats)
+
+
+def message_context(
+    ws: Workspace, scores: pd.DataFrame, recommendations: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """What message drafts are filled with: churn reasons, segment, recommended titles."""
+    from liucun.features import workspace_tables
+    from liucun.features.interactions import item_frame
+
+    cols = [c for c in ("user_id", "segment", "reasons") if c in scores]
+    ctx = scores[cols].copy()
+    if recommendations is not None and len(recommendations):
+        items = item_frame(workspace_tables(ws))
+        recs = recommendations.sort_values(["user_id", "rank"])
+        if items is not None:
+            title = items.set_index("item_id")["title"]
+            recs = recs.assign(title=recs["item_id"].map(title).fillna(recs["item_id"]))
+        else:
+            recs = recs.assign(title=recs["item_id"])
+        ctx = ctx.merge(
+            recs.groupby("user_id")["title"].agg(list).rename("items"),
+            left_on="user_id",
+            right_index=True,
+            how="left",
+        )
+    return ctx
+
+
+def drafts(ws: Workspace, plan: pd.DataFrame, context: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Message drafts for the planned customers (templates, or the LLM set in liucun.toml)."""
+    from liucun.decide.messages import draft_messages, messages_config
+
+    cfg = messages_config(plan_config(ws))
+    return draft_messages(plan, context, cfg)

@@ -1,0 +1,284 @@
+"""Drafted campaign messages: templates in zh/en, context filling, and the LLM endpoint
+(against a local fake OpenAI-compatible server) with its fallbacks."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from liucun.config import defaults
+from liucun.decide.messages import (
+    DEFAULT_MESSAGES_CONFIG,
+    action_kind,
+    draft_messages,
+    messages_config,
+)
+from liucun.errors import LiucunError
+
+SIM_ACTIONS = ["coupon_fixed", "coupon_pct", "free_shipping", "reco_push"]
+REASONS = "no order for 120 days; orders fell by half"
+
+
+def make_plan(actions: list[str], segment: str | None = None) -> pd.DataFrame:
+    n = len(actions)
+    return pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(n)],
+            "action": actions,
+            "expected_uplift": [1.0] * n,
+            "cost": [0.05] * n,
+            "expected_cost": [0.5] * n,
+            "p_churn": [0.7] * n,
+            "segment": [segment] * n,
+            "reason": ["x"] * n,
+        }
+    )
+
+
+def make_context(plan: pd.DataFrame, **extra: Any) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "user_id": plan["user_id"],
+            "reasons": REASONS,
+            "items": [["Green Tea", "Clay Mug", "Bamboo Tray", "Fourth Item"]] * len(plan),
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+def cfg() -> dict:
+    return messages_config(defaults()["plan"])
+
+
+def test_config_merges_overrides_and_carries_catalog() -> None:
+    plan_cfg = {
+        "actions": {"coupon_fixed": {"discount": 5.0}},
+        "messages": {"shop_name": "Tea House", "llm": {"model": "m"}},
+    }
+    cfg = messages_config(plan_cfg)
+    assert cfg["shop_name"] == "Tea House"
+    assert cfg["llm"]["model"] == "m"
+    assert cfg["llm"]["api_key_env"] == DEFAULT_MESSAGES_CONFIG["llm"]["api_key_env"]
+    assert cfg["actions"]["coupon_fixed"]["discount"] == 5.0
+    assert set(cfg["templates"]) >= {"fixed", "pct", "free_shipping", "reco_push", "generic"}
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_templates_render_for_each_sim_action(cfg: dict, language: str) -> None:
+    plan = make_plan(SIM_ACTIONS)
+    out = draft_messages(plan, make_context(plan), cfg, language=language)
+    assert list(out.columns) == ["user_id", "action", "language", "subject", "body", "source"]
+    assert list(out["action"]) == SIM_ACTIONS
+    assert (out["language"] == language).all() and (out["source"] == "template").all()
+    for r in out.itertuples():
+        assert r.subject and r.body and "{" not in r.subject + r.body
+        assert REASONS in r.body and "Green Tea" in r.body and "Bamboo Tray" in r.body
+        assert "Fourth Item" not in r.body  # max_items = 3
+    body = dict(zip(out["action"], out["body"], strict=True))
+    if language == "en":
+        assert "10.00 off" in body["coupon_fixed"] and "10% off" in body["coupon_pct"]
+        assert "ships free" in body["free_shipping"]
+    else:
+        assert "10元" in body["coupon_fixed"] and "9折" in body["coupon_pct"]
+        assert "包邮" in body["free_shipping"] and "、" in body["reco_push"]
+
+
+def test_no_context_still_renders_without_reason_or_items(cfg: dict) -> None:
+    out = draft_messages(make_plan(SIM_ACTIONS), None, cfg)
+    assert len(out) == 4 and out["body"].str.len().gt(0).all()
+    assert not out["body"].str.contains("Picked for you|It's been a while").any()
+    assert not out["body"].str.contains("  ").any()
+
+
+def test_control_rows_skipped_and_unknown_action_generic(cfg: dict) -> None:
+    plan = make_plan(["control", "coupon_fixed", "mystery_box", "control"])
+    out = draft_messages(plan, make_context(plan), cfg, language="en")
+    assert list(out["user_id"]) == ["u1", "u2"]
+    generic = DEFAULT_MESSAGES_CONFIG["templates"]["generic"]["en"]["subject"]
+    assert out.loc[out["action"] == "mystery_box", "subject"].item() == generic.format(
+        shop="our shop"
+    )
+    assert draft_messages(make_plan(["control"]), None, cfg).empty
+
+
+def test_action_kind_from_name_and_catalog() -> None:
+    assert action_kind("coupon_fixed", {"discount": 10.0}) == "fixed"
+    assert action_kind("coupon_pct") == "pct"
+    assert action_kind("free_shipping", {"discount": 6.0}) == "free_shipping"
+    assert action_kind("reco_push", {"discount": 0.0}) == "reco_push"
+    assert action_kind("vip_call") == "generic"
+    assert action_kind("vip_call", {"kind": "reco_push"}) == "reco_push"
+
+
+def test_segment_variant_and_typo_tolerance(cfg: dict) -> None:
+    over = {
+        "templates": {
+            "fixed@at_risk": {"en": {"subject": "Stay {nme}!", "body": "{discount} for you"}}
+        }
+    }
+    cfg = messages_config({"actions": cfg["actions"], "messages": over})
+    plan = make_plan(["coupon_fixed", "coupon_fixed"]).assign(segment=["At Risk", "x"])
+    subjects, bodies = draft_messages(plan, None, cfg, language="en")[["subject", "body"]].T.values
+    assert subjects[0] == "Stay !"  # an unknown field renders empty
+    assert bodies[0] == "10.00 off for you"
+    assert subjects[1].startswith("A coupon from")  # no variant: falls back to the kind
+
+
+def test_language_precedence_and_validation(cfg: dict) -> None:
+    plan = make_plan(["coupon_fixed", "coupon_pct", "reco_push"])
+    ctx = make_context(plan, language=["zh", None, "en"])
+    out = draft_messages(plan, ctx, {**cfg, "language": "en"})
+    assert list(out["language"]) == ["zh", "en", "en"]
+    assert "优惠券" in out["body"].iloc[0]
+    out = draft_messages(plan, ctx, {**cfg, "language": "zh"})
+    assert list(out["language"]) == ["zh", "zh", "en"]
+    assert (draft_messages(plan, ctx, cfg, language="zh")["language"] == "zh").all()
+    with pytest.raises(LiucunError, match="fr"):
+        draft_messages(plan, None, cfg, language="fr")
+    with pytest.raises(LiucunError, match="u1"):
+        draft_messages(plan, make_context(plan, language=["en", "de", "en"]), cfg)
+    with pytest.raises(LiucunError, match="language"):
+        messages_config({"messages": {"language": "jp"}})
+
+
+@pytest.mark.parametrize(
+    "templates",
+    [
+        {"fixed": {"en": {"subject": 3, "body": "x"}}},
+        {"fixed": {"zh": "just a string"}},
+        {"mine": {"en": {"subject": "s"}}},
+    ],
+)
+def test_bad_template_raises(templates: dict) -> None:
+    with pytest.raises(LiucunError, match=r"plan\.messages\.templates\.(fixed|mine)"):
+        messages_config({"messages": {"templates": templates}})
+
+
+# --- LLM mode against a local fake OpenAI-compatible server -------------------------------
+
+
+class FakeLLM:
+    """Counts requests; replies with ``content`` (or ``status``) per request."""
+
+    def __init__(self, content: str = "", status: int = 200, raw: bytes | None = None):
+        self.content, self.status, self.raw = content, status, raw
+        self.requests: list[dict] = []
+        self.auth: list[str | None] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.requests.append({"path": self.path, **body})
+                fake.auth.append(self.headers.get("Authorization"))
+                if fake.status != 200:
+                    self.send_error(fake.status)
+                    return
+                reply = (
+                    fake.raw
+                    or json.dumps(
+                        {"choices": [{"message": {"role": "assistant", "content": fake.content}}]}
+                    ).encode()
+                )
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLLM]:
+    reply = {"subject": "来自模型的标题", "body": "模型写的正文"}
+    f = FakeLLM(json.dumps(reply, ensure_ascii=False))
+    yield f
+    f.close()
+
+
+def llm_cfg(cfg: dict, url: str, **llm: Any) -> dict:
+    return {**cfg, "llm": {**cfg["llm"], "base_url": url, "model": "tiny", "timeout_s": 2, **llm}}
+
+
+def test_llm_writes_messages(cfg: dict, fake: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIUCUN_LLM_API_KEY", "sk-test")
+    plan = make_plan(["coupon_fixed", "control", "reco_push"])
+    out = draft_messages(plan, make_context(plan), llm_cfg(cfg, fake.url), language="zh")
+    assert (out["source"] == "llm").all()
+    assert (out["subject"] == "来自模型的标题").all() and (out["body"] == "模型写的正文").all()
+    assert len(fake.requests) == 2 and fake.auth == ["Bearer sk-test"] * 2
+    req = fake.requests[0]
+    assert req["path"] == "/v1/chat/completions" and req["model"] == "tiny"
+    assert [m["role"] for m in req["messages"]] == ["system", "user"]
+    assert "Green Tea" in req["messages"][1]["content"]
+
+
+def test_llm_plain_text_reply_and_no_key(cfg: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LIUCUN_LLM_API_KEY", raising=False)
+    f = FakeLLM("Come back!\nWe kept your cart warm.")
+    try:
+        out = draft_messages(make_plan(["coupon_pct"]), None, llm_cfg(cfg, f.url))
+    finally:
+        f.close()
+    assert out[["subject", "body", "source"]].iloc[0].tolist() == [
+        "Come back!",
+        "We kept your cart warm.",
+        "llm",
+    ]
+    assert f.auth == [None]
+
+
+@pytest.mark.parametrize("server", [{"status": 500}, {"raw": b"<html>not json</html>"}])
+def test_llm_failure_falls_back_with_one_warning(cfg: dict, server: dict) -> None:
+    f = FakeLLM(**server)
+    plan = make_plan(SIM_ACTIONS)
+    try:
+        with pytest.warns(UserWarning, match="127.0.0.1") as rec:
+            out = draft_messages(plan, None, llm_cfg(cfg, f.url), language="en")
+    finally:
+        f.close()
+    assert len(rec) == 1, [str(w.message) for w in rec]
+    assert (out["source"] == "template").all()
+    assert out.equals(draft_messages(plan, None, cfg, language="en"))
+
+
+def test_unreachable_endpoint_falls_back(cfg: dict) -> None:
+    f = FakeLLM()
+    url = f.url
+    f.close()  # nothing listens there any more
+    with pytest.warns(UserWarning, match="URLError"):
+        out = draft_messages(make_plan(["coupon_fixed"]), None, llm_cfg(cfg, url))
+    assert out["source"].tolist() == ["template"]
+
+
+def test_llm_max_customers(cfg: dict, fake: FakeLLM) -> None:
+    plan = make_plan(["coupon_fixed"] * 7 + ["control"])
+    out = draft_messages(plan, None, llm_cfg(cfg, fake.url, max_customers=3))
+    assert len(fake.requests) == 3
+    assert out["source"].tolist() == ["llm"] * 3 + ["template"] * 4
+
+
+def test_no_network_by_default(cfg: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*a: Any, **k: Any) -> None:
+        raise AssertionError("network called")
+
+    monkeypatch.setattr("urllib.request.urlopen", boom)
+    out = draft_messages(make_plan(SIM_ACTIONS), None, cfg)
+    assert (out["source"] == "template").all()
