@@ -2,8 +2,8 @@
 
 For each seed it simulates a shop (``--users``, ``--days``, ``--holdout-days``), ingests it
 and plans as of the end of the simulated days with a budget that reaches about ``--reach``
-of the customers (``reach × customers × the true mean cost of the most common campaign
-action``). Each plan is valued with ``truth/effects.parquet`` (true incremental net revenue
+of the customers (``reach × customers × the true mean cost of an action``, averaged over
+the actions). Each plan is valued with ``truth/effects.parquet`` (true incremental net revenue
 after discounts, minus contact costs) next to, at the plan's true cost
 (``liucun.evaluate.policy``):
 
@@ -73,7 +73,8 @@ def child_plan(spec: dict[str, Any]) -> dict[str, Any]:
         scores = score(ws, as_of, spec["horizon"], features=features).scores
         out["score_seconds"] = time.perf_counter() - t0
         known = effects[effects["user_id"].isin(set(features["user_id"]))]
-        mean_cost = known.loc[known["action"] == common, "expected_cost"].mean()
+        # The mean over actions: a cheap push alone would reach everyone for pennies.
+        mean_cost = known.groupby("action")["expected_cost"].mean().mean()
         budget = spec["reach"] * known["user_id"].nunique() * mean_cost
         t0, c0 = time.perf_counter(), cpu_s()
         r = planning.plan(ws, as_of, budget, spec["horizon"], features=features, context=scores)
@@ -110,8 +111,10 @@ def child_plan(spec: dict[str, Any]) -> dict[str, Any]:
         pred = uplift[a].to_numpy()[keep]
         gains = [true_uplift_gain(true_e, pred, f) for f in FRACTIONS]
         share = [g["gain"] / g["oracle"] if g["oracle"] > 0 else float("nan") for g in gains]
+        # A constant prediction (an action scaled to nothing) has no rank correlation.
+        rho = float(spearmanr(pred, true_e).statistic) if np.ptp(pred) > 0 else None
         per_action[a] = {
-            "spearman": float(spearmanr(pred, true_e).statistic),
+            "spearman": rho,
             "top10_share_of_best": share[0],
             "top30_share_of_best": share[2],
             "auuc_vs_truth": float(np.mean(share)),
@@ -214,12 +217,19 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(scratch, ignore_errors=True)
     runs = report["runs"]
 
-    def mean(key: str) -> float:
-        return float(np.mean([r[key] for r in runs]))
+    def mean(key: str) -> float | None:
+        v = [r[key] for r in runs if finite(r[key])]
+        return float(np.mean(v)) if v else None
+
+    def beats_risk(r: dict[str, Any]) -> bool:
+        # A ratio to a baseline that loses money means nothing: there the plan must earn.
+        ours, risk = r["values"]["plan"]["net_value"], r["values"]["risk"]["net_value"]
+        return ours >= 1.5 * risk if risk > 0 else ours > 0
 
     report["summary"] = {
         "vs_risk_mean": mean("vs_risk"),
-        "vs_risk_min": float(min(r["vs_risk"] for r in runs)),
+        "vs_risk_min": min((r["vs_risk"] for r in runs if finite(r["vs_risk"])), default=None),
+        "beats_1_5x_risk_by_seed": {str(r["seed"]): beats_risk(r) for r in runs},
         "vs_random_mean": mean("vs_random"),
         "share_of_oracle_mean": mean("share_of_oracle"),
         "by_seed": {
@@ -236,8 +246,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
     scale = report.get("scale")
     report["targets"] = {
-        "vs_risk_at_least_1_5": report["summary"]["vs_risk_min"] >= 1.5,
-        "share_of_oracle_at_least_0_85": report["summary"]["share_of_oracle_mean"] >= 0.85,
+        "vs_risk_at_least_1_5": all(report["summary"]["beats_1_5x_risk_by_seed"].values()),
+        "share_of_oracle_at_least_0_85": (report["summary"]["share_of_oracle_mean"] or 0) >= 0.85,
         "plan_1m_within_120s": (
             scale["plan_seconds"] <= 120 if scale and scale["rows"] >= 1_000_000 else None
         ),
@@ -247,7 +257,11 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "figures_finite": all(
             finite(r["values"][k]["net_value"]) for r in runs for k in r["values"]
         )
-        and all(finite(v["spearman"]) for r in runs for v in r["per_action"].values()),
+        and all(finite(v["auuc_vs_truth"]) for r in runs for v in r["per_action"].values()),
+        "oracle_at_least_plan": all(
+            r["values"]["oracle"]["net_value"] >= r["values"]["plan"]["net_value"] - 1e-6
+            for r in runs
+        ),
         "scale_within_budget": scale["cost_within_budget"] if scale else True,
     }
     return json_clean(report)

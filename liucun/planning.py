@@ -212,7 +212,7 @@ class UpliftModels:
     window_days: int
     training: dict[str, Any] = field(default_factory=dict)
     # Per action: the H-day effect (measured, shrunk to the window's prediction) / the
-    # window's prediction, in [0, 1.5].
+    # window's prediction, in [0.2, 1.5].
     scale: dict[str, float] = field(default_factory=dict)
 
 
@@ -295,7 +295,8 @@ def fit(
         # measured effect as the data. Small shops keep the window's level, big ones
         # follow the measurement.
         post = (wm / wm**2 + ate / se**2) / (1 / wm**2 + 1 / se**2)
-        models.scale[a] = float(np.clip(post / wm, 0.0, 1.5))
+        # Never below a fifth: one noisy average does not write an action off.
+        models.scale[a] = float(np.clip(post / wm, 0.2, 1.5))
     models.training = {
         "contacts": len(rows),
         "campaigns": int(rows["campaign_id"].nunique()),

@@ -280,20 +280,6 @@ def campaigns_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir
     )
 
 
-# -- profile: who the customer is, as given at signup -----------------------------------
-_doc("signup_channel", "profile", "acquisition channel at signup (text)")
-_doc("region", "profile", "region (text)")
-
-
-def profile_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Table:
-    """Signup attributes: how a customer was acquired says much about what moves them
-    (deal-site sign-ups answer coupons)."""
-    u = t["users"]
-    u = u.filter(u.signup_ts.isnull() | (u.signup_ts < as_of))
-    # One row per customer even if the table held several (the lowest values win).
-    return u.group_by("user_id").aggregate(signup_channel=u.channel.min(), region=u.region.min())
-
-
 Family = Callable[[Mapping[str, ir.Table], ir.TimestampScalar], ir.Table]
 # family → (function, tables it needs)
 FAMILIES: dict[str, tuple[Family, tuple[str, ...]]] = {
@@ -303,7 +289,6 @@ FAMILIES: dict[str, tuple[Family, tuple[str, ...]]] = {
     "behaviour": (behaviour_family, ("events",)),
     "reviews": (reviews_family, ("reviews",)),
     "campaigns": (campaigns_family, ("treatments",)),
-    "profile": (profile_family, ("users",)),
 }
 FEATURES: tuple[Feature, ...] = (
     Feature(
