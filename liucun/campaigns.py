@@ -179,7 +179,7 @@ def readout(
     H = campaign_horizon(ws, horizon)
     tables = _tables(ws)
     win = campaign_window(tables, campaign_id, day, H)
-    frame = campaign_frame(tables, campaign_id, day, H)
+    frame = campaign_frame(tables, campaign_id, day, H, window=win)
     frame["total_cost"] = frame["cost"] + frame["discount"]
     notes: list[str] = []
     odd = ~frame["arm"].isin(["treatment", "control"])

@@ -24,6 +24,11 @@ app.add_typer(samples_app, name="samples")
 
 console = Console()
 err = Console(stderr=True)
+# The --as-of option most commands take.
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="YYYY-MM-DD (00:00 UTC); default: the day after the data."),
+]
 
 
 class State:
@@ -293,10 +298,7 @@ def demo(
 
 @app.command("run")
 def run_cmd(
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="YYYY-MM-DD (00:00 UTC); default: the day after the data."),
-    ] = None,
+    as_of: AsOf = None,
 ) -> None:
     """The daily job: features, segments, stages, clusters, profiles (tagged by run_id)."""
     from liucun.pipeline import run
@@ -390,10 +392,7 @@ def profile(
 @app.command()
 def score(
     out_file: Annotated[Path, typer.Option("--out", help="Write scores to CSV or Parquet.")],
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="YYYY-MM-DD (00:00 UTC); default: the day after the data."),
-    ] = None,
+    as_of: AsOf = None,
     horizon: Annotated[
         int | None,
         typer.Option("--horizon", help="Outcome window in days (default: [score] in liucun.toml)."),
@@ -636,10 +635,7 @@ def recommend(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write recommendations to CSV or Parquet.")
     ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="YYYY-MM-DD (00:00 UTC); default: the day after the data."),
-    ] = None,
+    as_of: AsOf = None,
     k: Annotated[int | None, typer.Option("--k", help="Items per customer.")] = None,
     users_file: Annotated[
         Path | None, typer.Option("--users", help="Only these customers (user_id column).")
@@ -692,10 +688,7 @@ def plan(
         float | None,
         typer.Option("--budget", help="Most the plan may cost (default: [plan] budget)."),
     ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="YYYY-MM-DD (00:00 UTC); default: the day after the data."),
-    ] = None,
+    as_of: AsOf = None,
     horizon: Annotated[
         int | None,
         typer.Option("--horizon", help="Outcome window in days (default: [plan] horizon_days)."),
@@ -753,10 +746,7 @@ def plan(
 
 @app.command()
 def alerts(
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="YYYY-MM-DD (00:00 UTC); default: the day after the data."),
-    ] = None,
+    as_of: AsOf = None,
     limit: Annotated[int, typer.Option("--limit", help="Rows to print.")] = 20,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write to CSV or Parquet.")] = None,
 ) -> None:
@@ -819,10 +809,7 @@ def _ci(lo: object, hi: object) -> str:
 @campaign_app.command("readout")
 def campaign_readout(
     campaign_id: Annotated[str, typer.Argument(help="The campaign, as in treatments.")],
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="YYYY-MM-DD (00:00 UTC); default: the day after the data."),
-    ] = None,
+    as_of: AsOf = None,
     horizon: Annotated[
         int | None,
         typer.Option("--horizon", help="Outcome window in days (default: liucun.toml or 90)."),

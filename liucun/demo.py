@@ -109,12 +109,13 @@ def plan_check(plan: pd.DataFrame, scores: pd.DataFrame, sim_dir: Path, plan_cfg
     effects = pd.read_parquet(sim_dir / "truth" / "effects.parquet")
     treatments = pd.read_parquet(sim_dir / "treatments.parquet", columns=["action", "arm"])
     contact = {k: a.contact_cost for k, a in ACTIONS.items()}
-    c = compare(plan, effects, scores, contact, most_common_action(treatments))
+    common = most_common_action(treatments)
+    c = compare(plan, effects, scores, contact, common)
     ours, risk = c["plan"], c["risk"]
     return (
         f"The campaign plan ({ours['customers']:,} customers, true cost "
         f"{ours['expected_cost']:,.2f}) earns {ours['net_value']:,.2f} true incremental net "
-        f"revenue; sending {most_common_action(treatments)} to the highest p_churn at the "
+        f"revenue; sending {common} to the highest p_churn at the "
         f"same cost earns {risk['net_value']:,.2f}, the oracle {c['oracle']['net_value']:,.2f}."
     )
 

@@ -236,7 +236,6 @@ def backtest_uplift(
     ``valid_days``). ``[plan] max_training_contacts`` caps the training contacts (a
     seeded sample), never the test ones.
     """
-    from threadpoolctl import threadpool_limits
 
     from liucun import planning
     from liucun.features import workspace_tables
@@ -304,10 +303,7 @@ def backtest_uplift(
     for name, learner in (("t_learner", TLearner(seed=seed)), ("dr_learner", DRLearner(seed=seed))):
         on_step(f"{name} on {len(train):,} contacts")
         t0 = time.perf_counter()
-        # One BLAS thread: the DR-learner's multinomial propensity model (lbfgs on a small
-        # dense matrix) ran ~50x slower with OpenBLAS threads than without on 2 cores.
-        with threadpool_limits(1, user_api="blas"):
-            scores[name] = learner.fit(X_train, t, y).predict(X_test)
+        scores[name] = learner.fit(X_train, t, y).predict(X_test)
         seconds[name] = round(time.perf_counter() - t0, 3)
 
     on_step(f"evaluating on {len(test):,} held-out contacts")

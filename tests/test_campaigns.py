@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,6 @@ from liucun.decide.experiments import READOUT_COLUMNS
 from liucun.errors import LiucunError
 from liucun.features import workspace_tables
 from liucun.features.readouts import campaign_frame
-from liucun.sim import simulate
 
 START = dt.date(2024, 1, 1)
 CAMPAIGN = "cmp-202405"  # sent 2024-05-05; every action has a control group of 8+
@@ -36,13 +36,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("campaigns")
-    simulate(root / "sim", users=1500, days=200, holdout_days=0, seed=5, start=START)
-    with liucun.Workspace(root / "ws") as ws:
-        for t in TABLES:
-            ws.ingest(t, root / "sim" / f"{t}.parquet")
-    return root / "ws"
+def shop(simulated_workspace: Callable[..., Path]) -> Path:
+    return simulated_workspace(TABLES, users=1500, days=200, holdout_days=0, seed=5, start=START)
 
 
 @pytest.fixture(scope="module")

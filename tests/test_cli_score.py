@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,6 @@ import pytest
 
 import liucun
 from liucun.features import feature_frame
-from liucun.sim import simulate
 
 START = dt.date(2024, 1, 1)
 AS_OF = START + dt.timedelta(days=270)
@@ -51,13 +51,8 @@ def _one_error_line(r: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cli_score")
-    simulate(root / "sim", users=2000, days=365, holdout_days=0, seed=3, start=START)
-    with liucun.Workspace(root / "ws") as ws:
-        for t in TABLES:
-            ws.ingest(t, root / "sim" / f"{t}.parquet")
-    return root / "ws"
+def shop(simulated_workspace: Callable[..., Path]) -> Path:
+    return simulated_workspace(TABLES, users=2000, days=365, holdout_days=0, seed=3, start=START)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,6 @@ from liucun.planning import (
     plan,
     training_rows,
 )
-from liucun.sim import simulate
 
 START = dt.date(2024, 1, 1)
 DAYS = 300
@@ -459,17 +458,14 @@ def test_order_value_all_refunded_customer_is_worth_less() -> None:
 
 
 @pytest.fixture(scope="module")
-def sim_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("planning")
-    simulate(root / "sim", users=2000, days=DAYS, holdout_days=0, seed=7, start=START)
-    return root / "sim"
+def sim_dir(simulated: Callable[..., Path]) -> Path:
+    return simulated(users=2000, days=DAYS, holdout_days=0, seed=7, start=START)
 
 
 @pytest.fixture(scope="module")
-def shop(sim_dir: Path) -> Iterator[liucun.Workspace]:
-    with liucun.Workspace(sim_dir.parent / "ws") as ws:
-        for t in TABLES:
-            ws.ingest(t, sim_dir / f"{t}.parquet")
+def shop(simulated_workspace: Callable[..., Path]) -> Iterator[liucun.Workspace]:
+    path = simulated_workspace(TABLES, users=2000, days=DAYS, holdout_days=0, seed=7, start=START)
+    with liucun.Workspace(path) as ws:
         yield ws
 
 

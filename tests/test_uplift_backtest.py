@@ -9,6 +9,7 @@ and training may only use contacts up to 60 days before 2024-09-05.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,6 @@ import liucun
 from liucun import planning
 from liucun.cli import app
 from liucun.errors import LiucunError
-from liucun.sim import simulate
 from liucun.uplift_backtest import (
     DECILE_COLUMNS,
     MODELS,
@@ -39,13 +39,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("uplift_backtest")
-    simulate(root / "sim", users=2000, days=330, holdout_days=0, seed=7, start=START)
-    with liucun.Workspace(root / "ws") as ws:
-        for t in TABLES:
-            ws.ingest(t, root / "sim" / f"{t}.parquet")
-    return root / "ws"
+def shop(simulated_workspace: Callable[..., Path]) -> Path:
+    return simulated_workspace(TABLES, users=2000, days=330, holdout_days=0, seed=7, start=START)
 
 
 @pytest.fixture(scope="module")

@@ -17,58 +17,58 @@ import pandas as pd
 from liucun.features.base import as_of_value
 
 
-def campaign_contacts(
-    tables: Mapping[str, ir.Table], as_of: dt.date, horizon_days: int
-) -> pd.DataFrame:
-    """Randomised contacts (arm known) whose outcome window ends by ``as_of``."""
-    tr = tables["treatments"]
-    last_start = as_of_value(as_of - dt.timedelta(days=horizon_days))
-    t = tr.filter(tr.arm.notnull() & (tr.ts < last_start))
-    t = t.mutate(day=t.ts.truncate("D"))
-    df = t.select("user_id", "campaign_id", "action", "arm", "cost", "day").execute()
-    return df.sort_values(["day", "campaign_id", "user_id"], kind="stable").reset_index(drop=True)
-
-
 def contact_outcomes(
     tables: Mapping[str, ir.Table],
-    contacts: pd.DataFrame,
+    as_of: dt.date,
     horizon_days: int,
     window_days: int = 14,
 ) -> pd.DataFrame:
-    """Per contact, what the customer did from the contact day on.
+    """Randomised contacts (arm known) whose outcome window ends by ``as_of``, with what
+    the customer did from the contact day on, in one query.
 
     Over the horizon [day, day + H): ``orders``, ``net_revenue`` (paid amounts, which are
     already after discounts), ``purchased``. Over the offer window [day, day + W):
     ``orders_window`` and ``discount_window`` (money off redeemed), for expected costs.
+    Sorted by day, campaign, customer.
     """
+    tr = tables["treatments"]
+    last_start = as_of_value(as_of - dt.timedelta(days=horizon_days))
+    c = tr.filter(tr.arm.notnull() & (tr.ts < last_start))
+    c = c.select("user_id", "campaign_id", "action", "arm", "cost", day=c.ts.truncate("D"))
+    c = c.mutate(contact=ibis.row_number().over(order_by=[c.day, c.campaign_id, c.user_id,
+                                                          c.action, c.arm]))  # fmt: skip
     o = tables["orders"]
-    frames = []
-    for day in sorted(pd.to_datetime(contacts["day"]).dt.date.unique()):
-        start = as_of_value(day)
-        w = o.filter((o.ts >= start) & (o.ts < start + ibis.interval(days=horizon_days)))
-        in_window = w.ts < start + ibis.interval(days=window_days)
-        paid = w.status == "paid"
-        g = w.group_by("user_id").aggregate(
-            orders=w.count(),
-            net_revenue=w.amount.cast("float64").sum(where=paid),
-            orders_window=w.count(where=in_window),
-            discount_window=w.discount.cast("float64").sum(where=in_window & paid),
-        )
-        f = g.execute()
-        f["day"] = pd.Timestamp(day)
-        frames.append(f)
-    c = contacts.copy()
-    c["day"] = pd.to_datetime(c["day"]).dt.tz_localize(None)
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if not out.empty:
-        out["day"] = pd.to_datetime(out["day"])
-        c = c.merge(out, on=["user_id", "day"], how="left")
+    o = o.select(
+        o_user=o.user_id,
+        o_ts=o.ts,
+        o_paid=(o.status == "paid").fill_null(False),
+        o_amount=o.amount.cast("float64"),
+        o_discount=o.discount.cast("float64"),
+    )
+    j = c.left_join(
+        o,
+        [
+            c.user_id == o.o_user,
+            o.o_ts >= c.day,
+            o.o_ts < c.day + ibis.interval(days=horizon_days),
+        ],
+    )
+    in_window = j.o_ts < j.day + ibis.interval(days=window_days)
+    g = j.group_by(["contact", "user_id", "campaign_id", "action", "arm", "cost", "day"]).aggregate(
+        orders=j.o_ts.count(),
+        net_revenue=j.o_amount.sum(where=j.o_paid),
+        orders_window=j.o_ts.count(where=in_window),
+        discount_window=j.o_discount.sum(where=in_window & j.o_paid),
+    )
+    df = g.order_by("contact").execute().sort_values("contact", kind="stable")
+    df = df.drop(columns="contact").reset_index(drop=True)
+    df["day"] = pd.to_datetime(df["day"]).dt.tz_localize(None)
     for col in ("orders", "orders_window"):
-        c[col] = c[col].fillna(0).astype(int) if col in c else 0
+        df[col] = df[col].fillna(0).astype(int)
     for col in ("net_revenue", "discount_window"):
-        c[col] = c[col].astype(float).fillna(0.0).clip(lower=0.0) if col in c else 0.0
-    c["purchased"] = (c["orders"] > 0).astype(int)
-    return c
+        df[col] = df[col].astype(float).fillna(0.0).clip(lower=0.0)
+    df["purchased"] = (df["orders"] > 0).astype(int)
+    return df
 
 
 def recent_contacts(

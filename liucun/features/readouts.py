@@ -99,7 +99,11 @@ def campaign_window(
 
 
 def campaign_frame(
-    tables: Mapping[str, ir.Table], campaign_id: str, as_of: dt.date, horizon_days: int
+    tables: Mapping[str, ir.Table],
+    campaign_id: str,
+    as_of: dt.date,
+    horizon_days: int,
+    window: Mapping[str, object] | None = None,
 ) -> pd.DataFrame:
     """One row per contact of ``campaign_id`` made before ``as_of``, with its outcomes.
 
@@ -113,9 +117,9 @@ def campaign_frame(
     contact cost is 0. Sorted by (day, user_id, ts, action).
 
     Nothing at or after ``as_of`` is read. Raises :class:`LiucunError` as
-    :func:`campaign_window` does.
+    :func:`campaign_window` does; pass its result as ``window`` when you have it.
     """
-    win = campaign_window(tables, campaign_id, as_of, horizon_days)
+    win = window or campaign_window(tables, campaign_id, as_of, horizon_days)
     W = int(win["window_days"])
     cut = as_of_value(as_of)
     tr = _treatments(tables)

@@ -59,6 +59,18 @@ def _check_inputs(X: pd.DataFrame, treatment: Sequence[str], y: np.ndarray) -> n
     return t
 
 
+def cross_fit(
+    params: dict[str, Any], M: pd.DataFrame, y: np.ndarray, rounds: int, folds: int, seed: int
+) -> np.ndarray:
+    """Out-of-fold predictions of a LightGBM model: each row predicted by a model that
+    never saw it, so later stages built on them are not fooled by overfitting."""
+    out = np.zeros(len(y))
+    for train, test in KFold(folds, shuffle=True, random_state=seed).split(M):
+        d = lgb.Dataset(M.iloc[train], label=y[train])
+        out[test] = lgb.train(params, d, num_boost_round=rounds).predict(M.iloc[test])
+    return out
+
+
 class _Base:
     def __init__(self, rounds: int = 200, params: dict[str, Any] | None = None, seed: int = 0):
         self.rounds = rounds
@@ -71,6 +83,17 @@ class _Base:
     def _regressor(self, M: pd.DataFrame, y: np.ndarray) -> lgb.Booster:
         return lgb.train(self._params(), lgb.Dataset(M, label=y), num_boost_round=self.rounds)
 
+    def _prepare(
+        self, X: pd.DataFrame, treatment: Sequence[str], y: np.ndarray
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """Checked inputs as (matrix, treatment, y); learns the columns and the actions
+        (every arm but control with at least 10 rows)."""
+        y = np.asarray(y, dtype=float)
+        t = _check_inputs(X, treatment, y)
+        self.matrix_ = FeatureMatrix.learn(X, exclude=set())
+        self.actions_ = sorted(a for a in set(t) if a != CONTROL and (t == a).sum() >= 10)
+        return self.matrix_.transform(X), t, y
+
     def _check(self) -> None:
         if not hasattr(self, "actions_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() first")
@@ -80,11 +103,7 @@ class TLearner(_Base):
     """Uplift = μ_action(x) − μ_control(x), one LightGBM outcome model per arm."""
 
     def fit(self, X: pd.DataFrame, treatment: Sequence[str], y: np.ndarray) -> Self:
-        y = np.asarray(y, dtype=float)
-        t = _check_inputs(X, treatment, y)
-        self.matrix_ = FeatureMatrix.learn(X, exclude=set())
-        M = self.matrix_.transform(X)
-        self.actions_ = sorted(a for a in set(t) if a != CONTROL and (t == a).sum() >= 10)
+        M, t, y = self._prepare(X, treatment, y)
         self.models_ = {a: self._regressor(M[t == a], y[t == a]) for a in [CONTROL, *self.actions_]}
         return self
 
@@ -114,11 +133,7 @@ class DRLearner(_Base):
         self.clip = clip
 
     def fit(self, X: pd.DataFrame, treatment: Sequence[str], y: np.ndarray) -> Self:
-        y = np.asarray(y, dtype=float)
-        t = _check_inputs(X, treatment, y)
-        self.matrix_ = FeatureMatrix.learn(X, exclude=set())
-        M = self.matrix_.transform(X)
-        self.actions_ = sorted(a for a in set(t) if a != CONTROL and (t == a).sum() >= 10)
+        M, t, y = self._prepare(X, treatment, y)
         arms = [CONTROL, *self.actions_]
         keep = np.isin(t, arms)
         M, t, y = M[keep].reset_index(drop=True), t[keep], y[keep]
@@ -198,19 +213,11 @@ class LiftLearner(_Base):
         }
 
     def fit(self, X: pd.DataFrame, treatment: Sequence[str], y: np.ndarray) -> Self:
-        y = np.asarray(y, dtype=float)
-        t = _check_inputs(X, treatment, y)
-        if (y < 0).any():
+        if (np.asarray(y, dtype=float) < 0).any():
             raise ValueError("LiftLearner needs a non-negative outcome (counts or amounts)")
-        self.matrix_ = FeatureMatrix.learn(X, exclude=set())
-        M = self.matrix_.transform(X)
-        self.actions_ = sorted(a for a in set(t) if a != CONTROL and (t == a).sum() >= 10)
+        M, t, y = self._prepare(X, treatment, y)
         bp = self._base_params()
-        oof = np.zeros(len(y))
-        kf = KFold(self.folds, shuffle=True, random_state=self.seed)
-        for train, test in kf.split(M):
-            d = lgb.Dataset(M.iloc[train], label=y[train])
-            oof[test] = lgb.train(bp, d, num_boost_round=self.base_rounds).predict(M.iloc[test])
+        oof = cross_fit(bp, M, y, self.base_rounds, self.folds, self.seed)
         self.base_ = lgb.train(bp, lgb.Dataset(M, label=y), num_boost_round=self.base_rounds)
         init = np.log(np.maximum(oof, 1e-9))
         ap = self._arm_params()
@@ -245,4 +252,4 @@ class LiftLearner(_Base):
         return arms[self.actions_].sub(arms[CONTROL], axis=0)
 
 
-__all__ = ["CONTROL", "DRLearner", "LiftLearner", "TLearner"]
+__all__ = ["CONTROL", "DRLearner", "LiftLearner", "TLearner", "cross_fit"]
