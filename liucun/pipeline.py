@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -66,6 +67,9 @@ def run(
 
     if ws.warehouse.last_activity() is None:
         raise LiucunError("the warehouse is empty: ingest data first (see `liucun ingest`)")
+    from liucun.serve.intake import ingest_inbox
+
+    ingest_inbox(ws)  # events POSTed to the API since the last run
     day = parse_as_of(as_of, ws)
     run_id = new_run_id()
     run_dir = ws.path / "runs" / run_id
@@ -113,7 +117,19 @@ def run(
             res.seconds["recommendations"] = round(time.perf_counter() - t0, 3)
             _write(res, "recommendations", recs.recommendations)
             recs_frame = recs.recommendations
+            res.outputs["recommender"] = str(recs.model_path)
     plan_note, plan_stats = _plan_stage(ws, day, res, features, scored.scores, recs_frame, on_step)
+    # Dashboard aggregates (KPIs, cohorts, flows, drift, model health): pages read this.
+    from liucun.serve.aggregates import write_dashboard
+
+    t0 = time.perf_counter()
+    on_step("dashboard aggregates")
+    res.outputs["dashboard"] = str(
+        write_dashboard(
+            ws, res, features, customers, scored.scores, scored.model_path, plan_stats, on_step
+        )
+    )
+    res.seconds["dashboard"] = round(time.perf_counter() - t0, 3)
     res.stats = {
         "customers": len(features),
         "features": len(features.columns) - 1,
@@ -131,9 +147,10 @@ def run(
         "plan": plan_stats,
     }
     (run_dir / "run.json").write_text(json.dumps(asdict(res), indent=2), encoding="utf-8")
-    (ws.path / "runs" / "latest.json").write_text(
-        json.dumps({"run_id": run_id, "as_of": res.as_of}), encoding="utf-8"
-    )
+    # Replaced atomically: a server reading the pointer sees the old run or this one.
+    tmp = ws.path / "runs" / f".latest.{run_id}.json"
+    tmp.write_text(json.dumps({"run_id": run_id, "as_of": res.as_of}), encoding="utf-8")
+    os.replace(tmp, ws.path / "runs" / "latest.json")
     return res
 
 

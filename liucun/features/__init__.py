@@ -44,7 +44,9 @@ def workspace_tables(ws: Workspace) -> dict[str, ir.Table]:
 
     # One query for all seven: compiling seven Ibis counts costs more than the check.
     exists = ", ".join(f'EXISTS (SELECT 1 FROM "{name}")' for name in TABLES)
-    held = ws.warehouse.con.execute(f"SELECT {exists}").fetchone()
+    # fetchall, not fetchone: DuckDB leaves a partly fetched result open, and the next
+    # query on the connection then fails with ResourceInUseException on large warehouses.
+    (held,) = ws.warehouse.con.execute(f"SELECT {exists}").fetchall()
     return {name: ws.table(name) for name, has in zip(TABLES, held, strict=True) if has}
 
 

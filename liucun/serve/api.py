@@ -1,0 +1,305 @@
+"""The REST API: thin routes over the latest run's snapshot, the inbox and the planner.
+
+Every ``/api/*`` route needs ``Authorization: Bearer KEY`` (keys from ``liucun apikey
+create NAME``): a missing or unknown key is 401, a revoked one 403. Data comes from the
+latest completed run (:class:`~liucun.serve.snapshot.Snapshots`); before the first run
+those routes answer 503. Routes are plain functions, so FastAPI runs them in its
+threadpool and a slow one (a campaign plan) never blocks the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field, TypeAdapter, ValidationError
+
+from liucun.errors import LiucunError
+from liucun.serve import schemas as s
+from liucun.serve.intake import IntakeError, LiveRecommender, append_events
+from liucun.serve.snapshot import Snapshot, _records
+
+MAX_BODY = 32 * 1024 * 1024  # bytes of a POST /api/events body
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="API key",
+    description="A key from `liucun apikey create NAME`, sent as `Authorization: Bearer KEY`.",
+)
+
+
+def require_key(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """401 for a missing or unknown key, 403 for a revoked one."""
+    status = request.app.state.keys.check(credentials.credentials if credentials else None)
+    if status == "ok":
+        return
+    if status == "revoked":
+        raise HTTPException(
+            403, "this API key was revoked: create a new one with `liucun apikey create NAME`"
+        )
+    raise HTTPException(
+        401,
+        "missing or unknown API key: send `Authorization: Bearer KEY` "
+        "(create a key with `liucun apikey create NAME`)",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def current_snapshot(request: Request) -> Snapshot:
+    """The latest completed run; 503 before the first one."""
+    try:
+        return request.app.state.snapshots.current()
+    except LiucunError as e:
+        raise HTTPException(503, str(e), headers={"Retry-After": "60"}) from None
+
+
+_live_lock = threading.Lock()
+
+
+def live_recommender(request: Request) -> LiveRecommender:
+    """The app's live recommender, made on first use."""
+    state = request.app.state
+    with _live_lock:
+        if getattr(state, "live", None) is None:
+            state.live = LiveRecommender(state.workspace)
+    return state.live
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request body, refused with 413 past ``limit`` bytes before it is all read."""
+    size = request.headers.get("content-length")
+    too_big = HTTPException(413, f"request body over {limit:,} bytes: send fewer events per call")
+    if size and size.isdigit() and int(size) > limit:
+        raise too_big
+    chunks, n = [], 0
+    async for chunk in request.stream():
+        n += len(chunk)
+        if n > limit:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+EventList = Annotated[list[s.EventIn], Field(min_length=1, max_length=s.MAX_EVENTS)]
+event_list = TypeAdapter(EventList)
+
+
+def parse_events(body: bytes) -> list[s.EventIn]:
+    """Validated events, or FastAPI's usual 422 (``loc`` starts with ``body``)."""
+    try:
+        return event_list.validate_json(body)
+    except ValidationError as e:
+        errors = e.errors(include_url=False, include_context=False, include_input=False)
+        raise RequestValidationError([{**x, "loc": ("body", *x["loc"])} for x in errors]) from None
+
+
+Snap = Annotated[Snapshot, Depends(current_snapshot)]
+Live = Annotated[LiveRecommender, Depends(live_recommender)]
+UserId = Annotated[str, Path(min_length=1, max_length=s.MAX_ID)]
+
+router = APIRouter()
+api = APIRouter(prefix="/api", dependencies=[Depends(require_key)])
+
+
+def _ref(snap: Snapshot) -> dict[str, str]:
+    return {"run_id": snap.run_id, "as_of": snap.as_of}
+
+
+@router.get("/health", tags=["health"])
+def health(request: Request) -> s.Health:
+    """Up, and which run is served (no key needed)."""
+    try:
+        snap = request.app.state.snapshots.current()
+    except LiucunError:
+        return s.Health(status="no run")
+    return s.Health(status="ok", **_ref(snap))
+
+
+@api.get(
+    "/customers/{user_id}",
+    tags=["customers"],
+    responses={404: {"description": "No such customer in the latest run."}},
+)
+def customer(user_id: UserId, snap: Snap) -> s.CustomerProfile:
+    """Profile, scores, segment and reasons of one customer."""
+    row = snap.customer(user_id)
+    if row is None:
+        raise HTTPException(
+            404, f"no customer {user_id!r} in run {snap.run_id} (as of {snap.as_of})"
+        )
+    return s.CustomerProfile(**{**row, **_ref(snap)})
+
+
+@api.get(
+    "/customers/{user_id}/recommendations",
+    tags=["customers"],
+    responses={404: {"description": "No such customer in the latest run."}},
+)
+def recommendations(
+    user_id: UserId,
+    snap: Snap,
+    live: Live,
+    k: Annotated[int, Query(ge=1, le=100, description="Items in the list.")] = 10,
+) -> s.RecommendationList:
+    """Top-k items: the run's list, or the live one after real-time events."""
+    items = live.recommend(snap, user_id, k)
+    is_live = items is not None
+    if items is None:
+        items = [
+            {c: v for c, v in r.items() if c != "user_id"} for r in snap.recommendations(user_id, k)
+        ]
+        if not items and snap.customer(user_id) is None:
+            raise HTTPException(
+                404, f"no customer {user_id!r} in run {snap.run_id} (as of {snap.as_of})"
+            )
+    return s.RecommendationList(user_id=user_id, k=k, live=is_live, items=items, **_ref(snap))
+
+
+@api.get("/segments", tags=["segments"])
+def segments(snap: Snap) -> s.SegmentList:
+    """One row per segment: customers, revenue share, suggested play."""
+    return s.SegmentList(segments=snap.records("segments"), **_ref(snap))
+
+
+@api.get("/at-risk", tags=["customers"])
+def at_risk(
+    snap: Snap,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="Customers returned.")] = 100,
+    segment: Annotated[str | None, Query(max_length=100, description="Only this segment.")] = None,
+    band: Annotated[
+        Literal["low", "medium", "high"] | None, Query(description="Only this risk band.")
+    ] = None,
+) -> s.AtRiskList:
+    """The highest value at risk first (p_churn × 365-day CLV), with reasons and action."""
+    try:
+        df = snap.at_risk(limit, segment, band)
+    except LiucunError as e:
+        raise HTTPException(503, str(e)) from None
+    return s.AtRiskList(customers=_records(df), **_ref(snap))
+
+
+EVENTS_BODY = {
+    "required": True,
+    "description": f"1 to {s.MAX_EVENTS:,} events in the canonical shape.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": s.MAX_EVENTS,
+                "items": s.EventIn.model_json_schema(),
+            }
+        }
+    },
+}
+
+
+def _accept(
+    workspace: Any, snapshots: Any, live: LiveRecommender, rows: list[dict[str, Any]]
+) -> s.EventsAccepted:
+    try:
+        path = append_events(workspace, rows)
+    except IntakeError as e:
+        detail = [
+            {"type": "value_error", "loc": ["body", i, field], "msg": msg}
+            for i, field, msg in e.problems
+        ]
+        raise HTTPException(422, detail) from None
+    try:
+        snap = snapshots.current()
+    except LiucunError:
+        return s.EventsAccepted(
+            accepted=len(rows),
+            file=path.name,
+            recommendations_updated=False,
+            note="no run yet: recommendations not updated",
+        )
+    seen = live.observe(snap, rows, path)
+    return s.EventsAccepted(
+        accepted=len(rows),
+        file=path.name,
+        recommendations_updated=seen.updated,
+        users_updated=seen.users,
+        note=seen.note,
+    )
+
+
+@api.post(
+    "/events",
+    tags=["events"],
+    status_code=202,
+    openapi_extra={"requestBody": EVENTS_BODY},
+    responses={413: {"description": "Body too large."}, 422: {"description": "Bad events."}},
+)
+async def post_events(request: Request, live: Live) -> s.EventsAccepted:
+    """Real-time intake: written to the inbox now, loaded by the next `liucun run`;
+    item events update the customer's recommendations at once.
+
+    The body is read only after the key is checked, and never past its size limit.
+    """
+    events = parse_events(await read_body(request))
+    rows = [e.model_dump() for e in events]
+    state = request.app.state
+    return await run_in_threadpool(_accept, state.workspace, state.snapshots, live, rows)
+
+
+_plan_lock = threading.Lock()  # one plan at a time: each fits uplift models
+
+
+def _plan(workspace: Any, snap: Snapshot, req: s.PlanRequest) -> dict[str, Any]:
+    from liucun.planning import plan
+    from liucun.workspace import Workspace
+
+    with _plan_lock, Workspace(workspace) as ws:
+        try:
+            ws.warehouse.con  # noqa: B018 (open now: busy is 503, not 409)
+        except LiucunError as e:
+            raise HTTPException(503, str(e), headers={"Retry-After": "60"}) from None
+        feats = snap.run_dir / "features.parquet"
+        scores = snap.frames.get("scores")
+        try:
+            r = plan(
+                ws,
+                dt.date.fromisoformat(snap.as_of),
+                budget=req.budget,
+                horizon=req.horizon,
+                features=pd.read_parquet(feats) if feats.exists() else None,
+                context=None if scores is None else scores.reset_index(drop=True),
+            )
+        except LiucunError as e:
+            raise HTTPException(409, f"cannot plan as of {snap.as_of}: {e}") from None
+    st = r.stats
+    return {
+        **_ref(snap),
+        "budget": st["budget"],
+        "horizon_days": st["horizon_days"],
+        "spend": st["spend"],
+        "planned": st["planned"],
+        "control": st["control"],
+        "by_action": st["by_action"],
+        "expected_uplift": st["expected_uplift"],
+        "total_rows": len(r.plan),
+        "rows": _records(r.plan.head(req.rows)),
+    }
+
+
+@api.post(
+    "/campaigns/plan",
+    tags=["campaigns"],
+    responses={409: {"description": "Nothing to plan from (no randomised campaigns)."}},
+)
+def campaigns_plan(request: Request, snap: Snap, req: s.PlanRequest) -> s.PlanSummary:
+    """Next best action per customer under a budget, as of the served run's date."""
+    return s.PlanSummary(**_plan(request.app.state.workspace, snap, req))
+
+
+router.include_router(api)

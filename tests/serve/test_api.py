@@ -1,0 +1,342 @@
+"""The REST API on a small simulated shop: keys, routes, intake, live recs, run swaps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+import liucun
+from liucun.pipeline import run
+from liucun.serve.app import create_app
+from liucun.serve.intake import IntakeError, append_events, ingest_inbox, pending
+from liucun.serve.keys import KeyStore
+from liucun.serve.snapshot import Snapshots
+
+AS_OF = dt.date(2024, 7, 19)  # the day after the simulated data
+TABLES = ("users", "items", "orders", "order_items", "events", "reviews", "treatments")
+
+
+@pytest.fixture(scope="module")
+def shop(simulated_workspace: Callable[..., Path]) -> tuple[Path, str]:
+    """A workspace with one completed run: (path, run_id)."""
+    path = simulated_workspace(TABLES, users=600, days=200, holdout_days=0, seed=5)
+    with liucun.Workspace(path) as ws:
+        return path, run(ws, AS_OF).run_id
+
+
+def _app(path: Path):
+    app = create_app(path)
+    app.state.snapshots = Snapshots(path, check_seconds=0)  # see a new run at once
+    return app
+
+
+@pytest.fixture(scope="module")
+def client(shop: tuple[Path, str]) -> TestClient:
+    return TestClient(_app(shop[0]))
+
+
+@pytest.fixture(scope="module")
+def auth(shop: tuple[Path, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {KeyStore(shop[0]).create('tests')}"}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def _events(path: Path) -> int:
+    with liucun.Workspace(path) as ws:
+        return int(ws.table("events").count().execute())
+
+
+def _scores(shop: tuple[Path, str]) -> pd.DataFrame:
+    return pd.read_parquet(shop[0] / "runs" / shop[1] / "scores.parquet")
+
+
+# -- keys ------------------------------------------------------------------------------
+
+
+def test_health_needs_no_key(client: TestClient, shop: tuple[Path, str]) -> None:
+    r = client.get("/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "run_id": shop[1], "as_of": AS_OF.isoformat()}
+
+
+def test_api_needs_a_valid_key(client: TestClient, shop: tuple[Path, str]) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}):
+        r = client.get("/api/segments", headers=headers)
+        assert r.status_code == 401
+        assert r.headers["www-authenticate"] == "Bearer"
+        assert "apikey create" in r.json()["detail"]
+    keys = KeyStore(shop[0])
+    old = keys.create("old")
+    assert client.get("/api/segments", headers={"Authorization": f"Bearer {old}"}).is_success
+    keys.revoke("old")
+    r = client.get("/api/segments", headers={"Authorization": f"Bearer {old}"})
+    assert r.status_code == 403 and "revoked" in r.json()["detail"]
+    # Only hashes are stored.
+    stored = (shop[0] / "apikeys.json").read_text()
+    assert old not in stored
+    assert keys.check(old) == "revoked" and keys.check("nope") == "unknown"
+
+
+def test_key_required_before_the_body_is_read(client: TestClient) -> None:
+    r = client.post("/api/events", content=b"x" * 1000)
+    assert r.status_code == 401
+
+
+# -- read routes -----------------------------------------------------------------------
+
+
+def test_customer_profile(client: TestClient, auth: dict[str, str], shop: tuple[Path, str]) -> None:
+    row = _scores(shop).iloc[0]
+    r = client.get(f"/api/customers/{row['user_id']}", headers=auth)
+    assert r.status_code == 200
+    p = r.json()
+    assert p["user_id"] == row["user_id"] and p["run_id"] == shop[1]
+    assert p["p_churn"] == pytest.approx(row["p_churn"])
+    assert p["segment"] == row["segment"] and p["reasons"] == row["reasons"]
+    assert {"lifecycle_stage", "cluster_name", "expected_revenue", "risk_band"} <= set(p)
+    r = client.get("/api/customers/nobody", headers=auth)
+    assert r.status_code == 404 and "no customer 'nobody'" in r.json()["detail"]
+
+
+def test_recommendations_from_the_run(
+    client: TestClient, auth: dict[str, str], shop: tuple[Path, str]
+) -> None:
+    recs = pd.read_parquet(shop[0] / "runs" / shop[1] / "recommendations.parquet")
+    user = recs["user_id"].iloc[0]
+    r = client.get(f"/api/customers/{user}/recommendations?k=3", headers=auth)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["live"] is False and body["k"] == 3 and len(body["items"]) == 3
+    mine = recs[recs["user_id"] == user].sort_values("rank")
+    assert [i["item_id"] for i in body["items"]] == list(mine["item_id"][:3])
+    assert [i["rank"] for i in body["items"]] == [1, 2, 3]
+    for k in (0, 101):
+        r = client.get(f"/api/customers/{user}/recommendations?k={k}", headers=auth)
+        assert r.status_code == 422
+    r = client.get("/api/customers/nobody/recommendations", headers=auth)
+    assert r.status_code == 404 and "nobody" in r.json()["detail"]
+
+
+def test_segments(client: TestClient, auth: dict[str, str], shop: tuple[Path, str]) -> None:
+    r = client.get("/api/segments", headers=auth)
+    assert r.status_code == 200
+    rows = r.json()["segments"]
+    seg = pd.read_parquet(shop[0] / "runs" / shop[1] / "segments.parquet")
+    assert [x["segment"] for x in rows] == list(seg["segment"])
+    assert sum(x["customers"] for x in rows) == len(_scores(shop))
+    assert sum(x["revenue_share"] for x in rows) == pytest.approx(1.0)
+
+
+def test_at_risk(client: TestClient, auth: dict[str, str]) -> None:
+    r = client.get("/api/at-risk?limit=5", headers=auth)
+    assert r.status_code == 200
+    rows = r.json()["customers"]
+    assert len(rows) == 5
+    values = [x["value_at_risk"] for x in rows]
+    assert values == sorted(values, reverse=True)
+    assert all(x["reasons"] for x in rows)
+    high = client.get("/api/at-risk?limit=50&band=high", headers=auth).json()["customers"]
+    assert high and all(x["risk_band"] == "high" for x in high)
+    seg = rows[0]["segment"]
+    same = client.get("/api/at-risk", params={"segment": seg}, headers=auth).json()["customers"]
+    assert same and all(x["segment"] == seg for x in same)
+    assert client.get("/api/at-risk?band=purple", headers=auth).status_code == 422
+    assert client.get("/api/at-risk?limit=0", headers=auth).status_code == 422
+
+
+def test_plan(client: TestClient, auth: dict[str, str], shop: tuple[Path, str]) -> None:
+    r = client.post("/api/campaigns/plan", headers=auth, json={"budget": 5.0, "rows": 3})
+    assert r.status_code == 200, r.text
+    p = r.json()
+    assert p["run_id"] == shop[1] and p["as_of"] == AS_OF.isoformat()
+    assert p["spend"] <= 5.0 + 1e-9 and p["planned"] == sum(p["by_action"].values())
+    assert len(p["rows"]) == min(3, p["total_rows"])
+    assert {"user_id", "action", "expected_uplift", "cost"} <= set(p["rows"][0])
+    # No randomised campaign with a complete 365-day window: nothing to learn from.
+    r = client.post("/api/campaigns/plan", headers=auth, json={"budget": 5.0, "horizon": 365})
+    assert r.status_code == 409 and "cannot plan" in r.json()["detail"]
+    assert client.post("/api/campaigns/plan", headers=auth, json={"budget": 0}).status_code == 422
+
+
+def test_openapi_docs(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    spec = client.get("/openapi.json").json()
+    assert {"/health", "/api/events", "/api/customers/{user_id}/recommendations"} <= set(
+        spec["paths"]
+    )
+    body = spec["paths"]["/api/events"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["maxItems"] == 10_000
+
+
+# -- events ----------------------------------------------------------------------------
+
+
+def test_bad_events_are_422_and_write_nothing(
+    client: TestClient, auth: dict[str, str], shop: tuple[Path, str]
+) -> None:
+    before = pending(shop[0])
+    good = {"user_id": "u1", "ts": _now(), "event_type": "view", "item_id": "i1"}
+    cases = {
+        "event_type": [{**good, "event_type": "teleport"}],
+        "user_id": [{k: v for k, v in good.items() if k != "user_id"}],
+        "ts": [{**good, "ts": "2999-01-01T00:00:00Z"}],
+        "too_long": [good] * 10_001,
+        "too_short": [],
+    }
+    for what, body in cases.items():
+        r = client.post("/api/events", headers=auth, json=body)
+        assert r.status_code == 422, what
+        detail = r.json()["detail"]
+        assert detail and all(d["msg"] for d in detail)
+        if what in ("event_type", "user_id", "ts"):
+            assert detail[0]["loc"] == ["body", 0, what], detail
+    r = client.post("/api/events", headers=auth, content=b"[{")
+    assert r.status_code == 422
+    assert pending(shop[0]) == before
+
+
+def test_events_update_recommendations_at_once(
+    client: TestClient, auth: dict[str, str], shop: tuple[Path, str]
+) -> None:
+    recs = pd.read_parquet(shop[0] / "runs" / shop[1] / "recommendations.parquet")
+    user = recs["user_id"].iloc[-1]
+    top = list(recs.loc[recs["user_id"] == user].sort_values("rank")["item_id"][:3])
+    events = [
+        {"user_id": user, "ts": _now(), "event_type": "purchase", "item_id": i, "value": 9.5}
+        for i in top
+    ]
+    r = client.post("/api/events", headers=auth, json=events)
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["accepted"] == 3 and body["recommendations_updated"] is True
+    assert body["users_updated"] == [user]
+    assert (shop[0] / "inbox" / body["file"]).is_file()
+    saved = pd.read_parquet(shop[0] / "inbox" / body["file"])
+    assert list(saved["item_id"]) == top and str(saved["ts"].dt.tz) == "UTC"
+    r = client.get(f"/api/customers/{user}/recommendations?k=10", headers=auth)
+    after = r.json()
+    assert after["live"] is True and len(after["items"]) == 10
+    assert not set(top) & {i["item_id"] for i in after["items"]}  # bought: not again
+    # Events without a known item are accepted; recommendations stay the run's.
+    r = client.post(
+        "/api/events", headers=auth, json=[{"user_id": "new", "ts": _now(), "event_type": "login"}]
+    )
+    assert r.status_code == 202 and r.json()["users_updated"] == []
+
+
+def test_new_run_is_served_without_failing_requests(
+    client: TestClient, auth: dict[str, str], shop: tuple[Path, str]
+) -> None:
+    path, first = shop
+    client.post(
+        "/api/events",
+        headers=auth,
+        json=[{"user_id": "u0001", "ts": _now(), "event_type": "view", "item_id": "i001"}] * 2,
+    )
+    files = pending(path)
+    assert files
+    posted = sum(len(pd.read_parquet(f)) for f in files)
+    n_before = _events(path)
+    user = _scores(shop)["user_id"].iloc[0]
+    statuses: list[int] = []
+    runs: set[str] = set()
+    stop = threading.Event()
+
+    def hammer() -> None:
+        c = TestClient(client.app)
+        while not stop.is_set():
+            for url in (f"/api/customers/{user}", f"/api/customers/{user}/recommendations"):
+                r = c.get(url, headers=auth)
+                statuses.append(r.status_code)
+                runs.add(r.json().get("run_id", "?"))
+            time.sleep(0.05)
+
+    t = threading.Thread(target=hammer)
+    t.start()
+    try:
+        with liucun.Workspace(path) as ws:
+            second = run(ws, AS_OF).run_id
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        t.join()
+    assert statuses and set(statuses) == {200}
+    assert runs <= {first, second}
+    assert client.get("/health").json()["run_id"] == second
+    assert client.get(f"/api/customers/{user}", headers=auth).json()["run_id"] == second
+    # The run ingested the inbox first and moved its files to done/.
+    assert _events(path) == n_before + posted
+    assert not pending(path)
+    assert all((path / "inbox" / "done" / f.name).is_file() for f in files)
+
+
+# -- no run, intake, CLI ---------------------------------------------------------------
+
+
+def test_before_the_first_run(tmp_path: Path) -> None:
+    c = TestClient(_app(tmp_path))
+    auth = {"Authorization": f"Bearer {KeyStore(tmp_path).create('k')}"}
+    assert c.get("/health").json() == {"status": "no run", "run_id": None, "as_of": None}
+    r = c.get("/api/segments", headers=auth)
+    assert r.status_code == 503 and "liucun run" in r.json()["detail"]
+    r = c.post(
+        "/api/events", headers=auth, json=[{"user_id": "a", "ts": _now(), "event_type": "view"}]
+    )
+    assert r.status_code == 202 and r.json()["recommendations_updated"] is False
+    assert len(pending(tmp_path)) == 1
+
+
+def test_intake_files(tmp_path: Path) -> None:
+    ev = [
+        {"user_id": " 001 ", "ts": "2024-05-01 08:00:00", "event_type": "VIEW", "item_id": 7},
+        {"user_id": "002", "ts": 1714550400, "event_type": "rate", "value": 4, "properties": {}},
+    ]
+    (tmp_path / "liucun.toml").write_text('[ingest]\ntimezone = "Asia/Shanghai"\n')
+    df = pd.read_parquet(append_events(tmp_path, ev))
+    assert list(df["user_id"]) == ["001", "002"] and list(df["event_type"]) == ["view", "rate"]
+    assert df["ts"].iloc[0] == pd.Timestamp("2024-05-01 00:00", tz="UTC")  # naive: local zone
+    assert df["ts"].iloc[1] == pd.Timestamp("2024-05-01 08:00", tz="UTC")
+    assert df["item_id"].iloc[0] == "7" and json.loads(df["properties"].iloc[1]) == {}
+    with pytest.raises(IntakeError) as e:
+        append_events(tmp_path, [{"user_id": "a", "ts": "soon", "event_type": "view"}])
+    assert e.value.problems[0][:2] == (0, "ts")
+    assert not list((tmp_path / "inbox").glob(".*"))  # no temp file left
+    # An unreadable file does not block later runs: it moves to failed/.
+    bad = tmp_path / "inbox" / "events-0-bad.parquet"
+    bad.write_bytes(b"not parquet")
+    with liucun.Workspace(tmp_path) as ws, pytest.warns(UserWarning, match="not ingested"):
+        assert ingest_inbox(ws) == 2
+        assert ws.table("events").count().execute() == 2
+    assert (tmp_path / "inbox" / "failed" / bad.name).is_file()
+    assert len(list((tmp_path / "inbox" / "done").iterdir())) == 1
+
+
+def test_cli_apikey(tmp_path: Path) -> None:
+    from liucun.cli import app
+
+    runner = CliRunner()
+    ws = ["--workspace", str(tmp_path)]
+    r = runner.invoke(app, [*ws, "apikey", "create", "shop"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.strip().splitlines()
+    key = lines[-1]
+    assert "shown once" in lines[-2] and len(key) >= 43 and " " not in key
+    assert KeyStore(tmp_path).check(key) == "ok"
+    r = runner.invoke(app, [*ws, "apikey", "list"])
+    assert r.exit_code == 0 and "shop" in r.output and key not in r.output
+    assert KeyStore(tmp_path).list()[0].sha256 not in r.output
+    r = runner.invoke(app, [*ws, "apikey", "revoke", "shop"])
+    assert r.exit_code == 0 and "revoked 1 key" in r.output
+    assert KeyStore(tmp_path).check(key) == "revoked"
