@@ -18,14 +18,11 @@ import io
 import json
 import math
 import mimetypes
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
-import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import (
@@ -230,43 +227,28 @@ def _snapshot(request: Request, lang: str) -> Snapshot | Response:
 
 # -- aggregates per run --------------------------------------------------------------------
 
-_dash_lock = threading.Lock()
-_dash_cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
-RUNS_KEPT = 4  # dashboard.json documents kept in memory (one per served run)
-
-
-def _run_key(snap: Snapshot) -> str:
-    """A run's identity in this process: its folder (two workspaces may share a run id)."""
-    return str(Path(snap.run_dir).resolve())
-
 
 def dashboard_data(snap: Snapshot) -> dict[str, Any]:
     """The run's dashboard.json, read once per run; runs made before it existed get the
     aggregates of their frames (computed once), without cohorts, flow, drift or health."""
-    key = _run_key(snap)
-    got = _dash_cache.get(key)
-    if got is not None:
-        return got
-    with _dash_lock:
-        got = _dash_cache.get(key)
-        if got is None:
-            got = load_dashboard(snap.run_dir)
-            if got is None:
-                clusters = snap.run_dir / "clusters.json"
-                got = frame_aggregates(
-                    snap.frames.get("customers"),
-                    snap.frames.get("scores"),
-                    snap.frames.get("plan"),
-                    snap.frames.get("segments"),
-                    json.loads(clusters.read_text("utf-8")) if clusters.exists() else None,
-                )
-                got["partial"] = True
-                stats = (snap.run.get("stats") or {}).get("plan")
-                if got.get("plan") is not None and stats:
-                    got["plan"]["stats"] = stats
-            _dash_cache[key] = got
-            while len(_dash_cache) > RUNS_KEPT:
-                _dash_cache.popitem(last=False)
+    return snap.derived("dashboard", lambda: _dashboard_data(snap))
+
+
+def _dashboard_data(snap: Snapshot) -> dict[str, Any]:
+    got = load_dashboard(snap.run_dir)
+    if got is None:
+        clusters = snap.run_dir / "clusters.json"
+        got = frame_aggregates(
+            snap.frames.get("customers"),
+            snap.frames.get("scores"),
+            snap.frames.get("plan"),
+            snap.frames.get("segments"),
+            json.loads(clusters.read_text("utf-8")) if clusters.exists() else None,
+        )
+        got["partial"] = True
+        stats = (snap.run.get("stats") or {}).get("plan")
+        if got.get("plan") is not None and stats:
+            got["plan"]["stats"] = stats
     return got
 
 
@@ -453,12 +435,11 @@ def at_risk(request: Request) -> Response:
     limit = _int(request.query_params.get("limit"), PAGE_SIZE, 1, MAX_PAGE)
     offset = _int(request.query_params.get("offset"), 0, 0, 10**9)
     try:
-        order = at_risk_order(snap, segment, band)
+        total = snap.at_risk_count(segment, band)
     except LiucunError as e:
         return render(request, "message.html", lang, status=404, title="at-risk", message=str(e))
-    more = len(order) > offset + limit
-    rows = at_risk_rows(snap, order[offset : offset + limit])
-    page = _records(rows)
+    more = total > offset + limit
+    page = _records(snap.at_risk(limit, segment, band, offset))
     for r in page:
         r["reasons_list"] = [x.strip() for x in str(r.get("reasons") or "").split(";") if x.strip()]
     return render(
@@ -471,50 +452,13 @@ def at_risk(request: Request) -> Response:
         limit=limit,
         offset=offset,
         more=more,
-        total=len(order),
+        total=total,
         bands=[b["band"] for b in dash.get("bands") or []],
         segment_names=dash.get("segment_names") or [],
         csv_url="/at-risk.csv?"
         + urlencode({k: x for k, x in (("segment", segment), ("band", band)) if x}),
         **_base(snap, dash, "at_risk"),
     )
-
-
-_order_lock = threading.Lock()
-_orders: OrderedDict[tuple[str, str | None, str | None], np.ndarray] = OrderedDict()
-ORDERS_KEPT = 8  # at-risk orders kept (one per run and filter)
-
-
-def at_risk_order(snap: Snapshot, segment: str | None, band: str | None) -> np.ndarray:
-    """Positions in the scores frame in :meth:`Snapshot.at_risk` order (highest value at
-    risk first), sorted once per run and filter: a page is then a slice, not a sort of a
-    million rows."""
-    key = (_run_key(snap), segment, band)
-    with _order_lock:
-        got = _orders.get(key)
-        if got is not None:
-            _orders.move_to_end(key)
-            return got
-    scores = snap.frames.get("scores")
-    ranked = snap.at_risk(
-        limit=len(scores) if scores is not None else 0, segment=segment, band=band
-    )
-    assert scores is not None  # at_risk raised otherwise
-    pos = scores.index.get_indexer(ranked["user_id"])
-    with _order_lock:
-        _orders[key] = pos
-        while len(_orders) > ORDERS_KEPT:
-            _orders.popitem(last=False)
-    return pos
-
-
-def at_risk_rows(snap: Snapshot, positions: np.ndarray) -> pd.DataFrame:
-    """:meth:`Snapshot.at_risk` over just these customers: same columns, same order."""
-    frames = {"scores": snap.frames["scores"].iloc[positions]}
-    if "plan" in snap.frames:
-        frames["plan"] = snap.frames["plan"]
-    part = Snapshot(snap.run_id, snap.as_of, snap.run_dir, snap.run, frames)
-    return part.at_risk(limit=len(positions))
 
 
 CSV_COLUMNS = (
@@ -553,16 +497,16 @@ def at_risk_csv(request: Request) -> Response:
         return snap
     segment, band = _filters(request)
     try:
-        order = at_risk_order(snap, segment, band)
+        total = snap.at_risk_count(segment, band)
     except LiucunError as e:
         return Response(str(e), status_code=404, media_type="text/plain")
-    limit = _int(request.query_params.get("limit"), len(order), 0, len(order))
-    order = order[:limit]
+    limit = _int(request.query_params.get("limit"), total, 0, total)
 
     def chunks() -> Iterator[str]:
         """Streamed in blocks: a million rows never sit in memory as one text."""
-        for start in range(0, max(len(order), 1), CSV_BLOCK):
-            rows = at_risk_rows(snap, order[start : start + CSV_BLOCK])
+        for start in range(0, max(limit, 1), CSV_BLOCK):
+            n = min(CSV_BLOCK, limit - start)
+            rows = snap.at_risk(n, segment, band, offset=start)
             rows = rows[[c for c in CSV_COLUMNS if c in rows.columns]]
             buf = io.StringIO()
             _csv_safe(rows).to_csv(buf, index=False, header=start == 0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,16 +31,29 @@ def _read(run_dir: Path, name: str) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
+def _py(v: Any) -> Any:
+    """A JSON-ready value: NaN/NaT → None, numpy scalars and timestamps → Python."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, pd.Timestamp):
+        return None if pd.isna(v) else v.isoformat()
+    if isinstance(v, float) and v != v:
+        return None
+    return None if v is pd.NaT or v is pd.NA else v
+
+
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready rows: NaN → None, numpy scalars and timestamps → Python."""
-    out = df.astype(object).where(df.notna(), None).to_dict(orient="records")
-    for row in out:
-        for k, v in row.items():
-            if isinstance(v, np.generic):
-                row[k] = v.item()
-            elif isinstance(v, pd.Timestamp):
-                row[k] = v.isoformat()
-    return out
+    """JSON-ready rows (per value, not a whole-frame cast: lookups stay sub-millisecond)."""
+    return [{k: _py(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+def _value_at_risk(scores: pd.DataFrame) -> np.ndarray:
+    clv = scores["clv_365d"].fillna(0) if "clv_365d" in scores else 1.0
+    return (scores["p_churn"] * clv).to_numpy(dtype=float)
+
+
+def _row(df: pd.DataFrame, user_id: str) -> dict[str, Any]:
+    return {k: _py(v) for k, v in df.loc[user_id].items()}
 
 
 @dataclass
@@ -51,6 +65,20 @@ class Snapshot:
     run_dir: Path
     run: dict[str, Any]
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # Data derived from this run (rankings, dashboard.json), computed once: it lives and
+    # dies with the snapshot, so nothing needs evicting when a new run is served.
+    _derived: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def derived(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()`` once per snapshot and key; later calls get the same object."""
+        got = self._derived.get(key)
+        if got is None:
+            with self._lock:
+                got = self._derived.get(key)
+                if got is None:
+                    got = self._derived[key] = make()
+        return got
 
     @classmethod
     def load(cls, run_dir: Path) -> Snapshot:
@@ -79,9 +107,9 @@ class Snapshot:
         out: dict[str, Any] = {"user_id": user_id}
         for f in rows:
             if user_id in f.index:
-                out.update(_records(f.loc[[user_id]])[0])
+                out.update(_row(f, user_id))
         if "plan" in self.frames and user_id in self.frames["plan"].index:
-            out["planned_action"] = _records(self.frames["plan"].loc[[user_id]])[0]
+            out["planned_action"] = _row(self.frames["plan"], user_id)
         return out
 
     def recommendations(self, user_id: str, k: int = 10) -> list[dict[str, Any]]:
@@ -90,26 +118,40 @@ class Snapshot:
             return []
         return _records(recs.loc[[user_id]].head(k).reset_index(drop=True))
 
-    def at_risk(
-        self, limit: int = 100, segment: str | None = None, band: str | None = None
-    ) -> pd.DataFrame:
-        """The highest value at risk first: p_churn × expected revenue lost, with reasons
-        and the planned action where the run planned one."""
+    def _at_risk_order(self, segment: str | None, band: str | None) -> np.ndarray:
         s = self.frames.get("scores")
         if s is None:
             raise LiucunError(f"run {self.run_id} has no scores")
-        s = s.reset_index(drop=True)
+        keep = np.ones(len(s), bool)
         if segment:
-            s = s[s["segment"] == segment]
+            keep &= (s["segment"] == segment).to_numpy()
         if band:
-            s = s[s["risk_band"] == band]
-        value = s["p_churn"] * s["clv_365d"].fillna(0) if "clv_365d" in s else s["p_churn"]
-        s = s.assign(value_at_risk=value)
-        s = s.sort_values(["value_at_risk", "user_id"], ascending=[False, True]).head(limit)
+            keep &= (s["risk_band"] == band).to_numpy()
+        pos = np.flatnonzero(keep)
+        value = _value_at_risk(s.iloc[pos])
+        return pos[np.lexsort((s["user_id"].to_numpy()[pos], -value))]
+
+    def at_risk_count(self, segment: str | None = None, band: str | None = None) -> int:
+        return len(self.derived(("at_risk", segment, band),
+                                lambda: self._at_risk_order(segment, band)))  # fmt: skip
+
+    def at_risk(
+        self,
+        limit: int = 100,
+        segment: str | None = None,
+        band: str | None = None,
+        offset: int = 0,
+    ) -> pd.DataFrame:
+        """The highest value at risk first: p_churn × expected revenue lost, with reasons
+        and the planned action where the run planned one. Ranked once per snapshot and
+        filter, so a request is a slice, not a sort of every customer."""
+        order = self.derived(("at_risk", segment, band), lambda: self._at_risk_order(segment, band))
+        s = self.frames["scores"].iloc[order[offset : offset + limit]].reset_index(drop=True)
+        s = s.assign(value_at_risk=_value_at_risk(s))
         plan = self.frames.get("plan")
         if plan is not None:
             s = s.assign(action=s["user_id"].map(plan["action"]))
-        return s.reset_index(drop=True)
+        return s
 
     def records(self, name: str) -> list[dict[str, Any]]:
         df = self.frames.get(name)
