@@ -20,55 +20,27 @@ __all__ = ["COLUMNS", "customer_timeline", "read_timeline"]
 COLUMNS = ("ts", "kind", "what", "item_id", "amount", "detail")
 
 
-def _orders(t: ir.Table, user_id: str) -> ir.Table:
-    o = t.filter(t.user_id == user_id)
-    return o.select(
-        ts=o.ts,
-        kind=ibis.literal("order"),
-        what=o.status.fill_null("paid").cast("string"),
-        item_id=o.order_id.cast("string"),
-        amount=o.amount.cast("float64"),
-        detail=o.coupon_code.cast("string"),
+# table → (kind, what, item_id, amount, detail): which columns say what, per table.
+PARTS: dict[str, tuple[str, str, str, str, str]] = {
+    "orders": ("order", "status", "order_id", "amount", "coupon_code"),
+    "treatments": ("campaign", "action", "campaign_id", "cost", "arm"),
+    "reviews": ("review", "rating", "item_id", "rating", "text"),
+    "events": ("event", "event_type", "item_id", "value", "session_id"),
+}
+
+
+def _part(t: ir.Table, user_id: str, table: str) -> ir.Table:
+    kind, what, item, amount, detail = PARTS[table]
+    x = t.filter(t.user_id == user_id)
+    w = x[what].cast("string")
+    return x.select(
+        ts=x.ts,
+        kind=ibis.literal(kind),
+        what=w.fill_null("paid") if table == "orders" else w,  # status is optional
+        item_id=x[item].cast("string"),
+        amount=x[amount].cast("float64"),
+        detail=x[detail].cast("string"),
     )
-
-
-def _events(t: ir.Table, user_id: str) -> ir.Table:
-    e = t.filter(t.user_id == user_id)
-    return e.select(
-        ts=e.ts,
-        kind=ibis.literal("event"),
-        what=e.event_type.cast("string"),
-        item_id=e.item_id.cast("string"),
-        amount=e.value.cast("float64"),
-        detail=e.session_id.cast("string"),
-    )
-
-
-def _treatments(t: ir.Table, user_id: str) -> ir.Table:
-    c = t.filter(t.user_id == user_id)
-    return c.select(
-        ts=c.ts,
-        kind=ibis.literal("campaign"),
-        what=c.action.cast("string"),
-        item_id=c.campaign_id.cast("string"),
-        amount=c.cost.cast("float64"),
-        detail=c.arm.cast("string"),
-    )
-
-
-def _reviews(t: ir.Table, user_id: str) -> ir.Table:
-    r = t.filter(t.user_id == user_id)
-    return r.select(
-        ts=r.ts,
-        kind=ibis.literal("review"),
-        what=r.rating.cast("string"),
-        item_id=r.item_id.cast("string"),
-        amount=r.rating.cast("float64"),
-        detail=r.text.cast("string"),
-    )
-
-
-PARTS = {"orders": _orders, "treatments": _treatments, "reviews": _reviews, "events": _events}
 
 
 def customer_timeline(
@@ -82,9 +54,9 @@ def customer_timeline(
     ``amount`` what was paid, the contact cost, the rating or the event value.
     """
     frames = []
-    for name, part in PARTS.items():
+    for name in PARTS:
         if name in tables:
-            expr = part(tables[name], user_id).order_by(lambda t: t.ts.desc()).limit(limit)
+            expr = _part(tables[name], user_id, name).order_by(lambda t: t.ts.desc()).limit(limit)
             frames.append(expr.execute())
     frames = [f for f in frames if not f.empty]
     if not frames:
