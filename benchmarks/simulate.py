@@ -46,7 +46,7 @@ TARGET_SECONDS = 60.0
 TARGET_PEAK_MB = 4096
 TARGET_SCALE = (100_000, 365)  # users, days at which the targets are set
 TABLES = ("users", "items", "events", "orders", "order_items", "reviews", "treatments")
-TRUTH = ("customers", "effects", "preferences", "demand")
+TRUTH = ("customers", "effects", "preferences", "demand", "items")
 
 
 def _parquet_files(root: Path) -> list[Path]:

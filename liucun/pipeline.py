@@ -25,7 +25,7 @@ from liucun.errors import LiucunError
 if TYPE_CHECKING:
     from liucun.workspace import Workspace
 
-STAGES = ("features", "segments", "scores", "recommendations", "plan")
+STAGES = ("texts", "features", "segments", "scores", "recommendations", "reviews", "plan")
 
 
 @dataclass
@@ -77,6 +77,16 @@ def run(
     res = RunResult(run_id, day.isoformat(), str(run_dir))
     cfg = segments_config(ws)
 
+    from liucun.reviews import reviews_config, score_warehouse_texts
+
+    # Review and support texts are scored before features, which read their sentiment.
+    text_cfg = reviews_config(ws)
+    if text_cfg["in_run"]:
+        t0 = time.perf_counter()
+        on_step("review and support text sentiment")
+        res.stats["texts"] = score_warehouse_texts(ws)
+        res.seconds["texts"] = round(time.perf_counter() - t0, 3)
+
     t0 = time.perf_counter()
     on_step(f"features as of {day}")
     features = feature_frame(ws, day)
@@ -118,6 +128,15 @@ def run(
             _write(res, "recommendations", recs.recommendations)
             recs_frame = recs.recommendations
             res.outputs["recommender"] = str(recs.model_path)
+    if text_cfg["in_run"]:
+        from liucun.reviews import write_outputs
+
+        t0 = time.perf_counter()
+        on_step("review themes, topics, item quality, interests")
+        text_out = write_outputs(ws, day, run_dir)
+        res.outputs.update(text_out["paths"])
+        res.stats["reviews"] = text_out["stats"]
+        res.seconds["reviews"] = round(time.perf_counter() - t0, 3)
     plan_note, plan_stats = _plan_stage(ws, day, res, features, scored.scores, recs_frame, on_step)
     # Dashboard aggregates (KPIs, cohorts, flows, drift, model health): pages read this.
     from liucun.serve.aggregates import write_dashboard
@@ -131,6 +150,7 @@ def run(
     )
     res.seconds["dashboard"] = round(time.perf_counter() - t0, 3)
     res.stats = {
+        **res.stats,
         "customers": len(features),
         "features": len(features.columns) - 1,
         "segments": len(summary),

@@ -514,6 +514,9 @@ def plan(
     share = float(cfg["control_share"])
     if not 0 <= share < 1:
         raise LiucunError(f"[plan] control_share = {share}: must be in [0, 1)")
+    from liucun.reviews import ensure_text_scores
+
+    ensure_text_scores(ws)
     tables = workspace_tables(ws)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()

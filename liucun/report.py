@@ -309,10 +309,74 @@ def _model_html(t: Any, v: Any, dash: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _reviews_html(t: Any, run_dir: Path, top: int = 20) -> list[str]:
+    """The worst items and the review topics of the run; nothing for a run without them."""
+    import json
+
+    out: list[str] = []
+    path = run_dir / "item_quality.parquet"
+    q = pd.read_parquet(path) if path.exists() else None
+    if q is not None and len(q):
+        q = q[q["quality_score"].notna()].head(top)
+        out += [
+            f"<h2>{_e(t.worst_items_title)}</h2><p class=muted>{_e(t.worst_items_help)}</p>",
+            _table(
+                [
+                    _e(h)
+                    for h in (
+                        t.item,
+                        t.category,
+                        t.quality_score,
+                        t.reviews_count,
+                        t.rating_mean,
+                        t.sentiment_mean,
+                        t.orders_total,
+                        t.refund_rate,
+                    )
+                ],
+                [
+                    [
+                        _e(r.get("item_id")),
+                        _e(r.get("category")),
+                        _n(r.get("quality_score"), 2),
+                        _n(r.get("reviews")),
+                        f"{_n(r.get('rating_mean'), 2)} ({_n(r.get('rated'))})",
+                        _p(r.get("sentiment_mean"), 0),
+                        _n(r.get("orders")),
+                        _p(r.get("refund_rate")),
+                    ]
+                    for r in q.to_dict("records")
+                ],
+                {2, 3, 4, 5, 6, 7},
+            ),
+        ]
+    path = run_dir / "topics.json"
+    topics = json.loads(path.read_text("utf-8")) if path.exists() else []
+    if topics:
+        out += [
+            f"<h2>{_e(t.topics_title)}</h2><p class=muted>{_e(t.topics_help)}</p>",
+            _table(
+                [_e(t.topic_words), _e(t.share), _e(t.reviews_count), _e(t.p_positive_mean)],
+                [
+                    [
+                        _e(" · ".join(map(str, tp.get("words") or []))),
+                        _p(tp.get("share")),
+                        _n(tp.get("reviews")),
+                        _p(tp.get("p_positive_mean"), 0),
+                    ]
+                    for tp in topics
+                ],
+                {1, 2, 3},
+            ),
+        ]
+    return out
+
+
 def workspace_report(ws: Any, out: str | Path, lang: str = "en") -> Path:
     """One self-contained HTML file of the latest run: KPIs, the cohort heatmap, stages and
     their flow, risk bands, segments and clusters, the top 50 at-risk customers, the plan
-    and campaign read-outs, model health (calibration and lift as inline SVG) and drift.
+    and campaign read-outs, the worst items and review topics, model health (calibration
+    and lift as inline SVG) and drift.
 
     No script, stylesheet, font or image is loaded from anywhere: it opens offline and
     can be mailed or archived as it is. ``lang`` is ``en`` or ``zh``.
@@ -560,6 +624,7 @@ def workspace_report(ws: Any, out: str | Path, lang: str = "en") -> Path:
                     {1, 2, 3, 4, 5, 6, 7},
                 )
             )
+    body += _reviews_html(t, run_dir)
     body += [f"<h2>{_e(t.model_title)}</h2>", _model_html(t, v, dash)]
     drift = dash.get("drift") or []
     body.append(f"<h2>{_e(t.drift_title)}</h2><p class=muted>{_e(t.drift_help)}</p>")

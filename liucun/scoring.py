@@ -591,12 +591,14 @@ def score(
     from liucun.decide import segments as seg
     from liucun.features import feature_frame, workspace_tables
     from liucun.pipeline import segments_config
+    from liucun.reviews import ensure_text_scores
 
     cfg = score_config(ws)
     H = int(horizon if horizon is not None else cfg["horizon_days"])
     if H < 1:
         raise LiucunError(f"--horizon {H}: must be at least 1 day")
     seconds: dict[str, float] = {}
+    ensure_text_scores(ws)  # review sentiment features; before the models' fingerprint
     path = model_dir(ws, as_of, H)
     t0 = time.perf_counter()
     reused = (path / "meta.json").exists()

@@ -8,6 +8,7 @@ when one machine is not enough); only this module and the ingest/feature layers 
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -189,7 +190,13 @@ class Warehouse:
         parts = " UNION ALL ".join(
             f"SELECT '{t}', count(*), coalesce(max(_ingest_id), 0) FROM {t}" for t in TABLES
         )
-        return {r[0]: [int(r[1]), int(r[2])] for r in self.con.execute(parts).fetchall()}
+        out = {r[0]: [int(r[1]), int(r[2])] for r in self.con.execute(parts).fetchall()}
+        if "text_scores" in self.table_names():  # derived: rescored when its model changes
+            n, model = self.con.execute(
+                "SELECT count(*), coalesce(max(model_id), '') FROM text_scores"
+            ).fetchall()[0]
+            out["text_scores"] = [int(n), zlib.crc32(str(model).encode())]
+        return out
 
     def summary(self) -> dict[str, Any]:
         """Customers, orders, revenue and date range: the first look at a loaded shop."""

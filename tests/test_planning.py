@@ -33,6 +33,7 @@ from liucun.planning import (
     plan,
     training_rows,
 )
+from liucun.reviews import ensure_text_scores
 
 START = dt.date(2024, 1, 1)
 DAYS = 300
@@ -581,6 +582,7 @@ CUT_HORIZON = 60
 def test_training_rows_do_not_look_past_as_of(
     shop: liucun.Workspace, sim_dir: Path, tmp_path: Path
 ) -> None:
+    ensure_text_scores(shop)
     rows = training_rows(workspace_tables(shop), CUT, CUT_HORIZON)
     assert len(rows) > 500
     days = pd.to_datetime(rows["day"])
@@ -601,6 +603,7 @@ def test_training_rows_do_not_look_past_as_of(
     with liucun.Workspace(tmp_path / "ws2") as ws2:
         for t in TABLES:
             ws2.ingest(t, (src if t == "orders" else sim_dir) / f"{t}.parquet")
+        ensure_text_scores(ws2)  # as plan() does before building features
         cut_rows = training_rows(workspace_tables(ws2), CUT, CUT_HORIZON)
     pd.testing.assert_frame_equal(rows, cut_rows)
 

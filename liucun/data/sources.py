@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from liucun.errors import SourceError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GENERIC_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 # Inside a transaction rowids start at a large offset: number from the table's first row.
@@ -204,3 +208,19 @@ def column_types(con: duckdb.DuckDBPyConnection, select_sql: str) -> dict[str, s
     """Column name → DuckDB type of a SELECT, found by binding it (reads no rows)."""
     rows = con.execute(f"DESCRIBE {select_sql}").fetchall()
     return {r[0]: r[1] for r in rows}
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    """A whole small input file (CSV/TSV/Parquet/JSON lines) as pandas, text as text.
+
+    For side inputs that are not warehouse tables (labelled texts, FAQ files).
+    """
+    path = Path(path)
+    con = duckdb.connect()
+    try:
+        cols = read_file(con, path, detect_format(path))
+        return con.execute(
+            f"SELECT {', '.join(ident(c) for c in cols)} FROM _src ORDER BY _row"
+        ).df()
+    finally:
+        con.close()

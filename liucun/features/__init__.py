@@ -16,6 +16,10 @@ import pandas as pd
 from liucun.features.base import Feature, as_of_value, days_between, known_customers
 from liucun.features.families import FAMILIES, FEATURES
 from liucun.features.labels import build_labels, snapshots
+from liucun.features.text import TABLE as TEXT_SCORES
+
+# Tables the warehouse derives from the canonical ones (not ingested).
+DERIVED = (TEXT_SCORES,)
 
 if TYPE_CHECKING:
     from liucun.workspace import Workspace
@@ -42,12 +46,14 @@ def workspace_tables(ws: Workspace) -> dict[str, ir.Table]:
     if workspace_engine(ws) == "spark":
         return spark_tables(ws)
 
-    # One query for all seven: compiling seven Ibis counts costs more than the check.
-    exists = ", ".join(f'EXISTS (SELECT 1 FROM "{name}")' for name in TABLES)
+    # Derived tables (text scores) count too when the warehouse has them.
+    names = [*TABLES, *(n for n in DERIVED if n in ws.warehouse.table_names())]
+    # One query for all: compiling an Ibis count per table costs more than the check.
+    exists = ", ".join(f'EXISTS (SELECT 1 FROM "{name}")' for name in names)
     # fetchall, not fetchone: DuckDB leaves a partly fetched result open, and the next
     # query on the connection then fails with ResourceInUseException on large warehouses.
     (held,) = ws.warehouse.con.execute(f"SELECT {exists}").fetchall()
-    return {name: ws.table(name) for name, has in zip(TABLES, held, strict=True) if has}
+    return {name: ws.table(name) for name, has in zip(names, held, strict=True) if has}
 
 
 def build_features(tables: Mapping[str, ir.Table], as_of: dt.date | dt.datetime | str) -> ir.Table:
@@ -90,6 +96,7 @@ def _is_count(name: str) -> bool:
             "categories_bought",
             "has_ordered",
             "opted_out",
+            "complaints_",
         )
     )
 

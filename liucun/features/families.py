@@ -248,6 +248,54 @@ def reviews_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.T
     )
 
 
+# -- review and support text (scored by the text model, see features/text.py) ----------
+COMPLAINT_ASPECTS = ("quality", "delivery", "service", "price", "size_fit", "description")
+_doc("review_sentiment_last", "text", "P(positive) of the last review's text")
+_doc("review_sentiment_mean", "text", "mean P(positive) of review texts")
+_doc("negative_text_share", "text", "share of review texts read as negative (P < 0.5)")
+_doc("days_since_negative_text", "text", "days since the last review text read as negative")
+for _a in COMPLAINT_ASPECTS:
+    _doc(f"complaints_{_a}", "text", f"review clauses complaining about {_a.replace('_', '/')}")
+_doc("support_texts", "text", "support messages written")
+_doc("sentiment_support_mean", "text", "mean P(positive) of support messages")
+
+
+def text_family(t: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -> ir.Table:
+    s = before(t["text_scores"], as_of)
+    review = s.source == "review"
+    negative = review & (s.p_positive < 0.5)
+    # Ties on ts broken by the key, so "last" is the same whatever the ingest order.
+    ranked = s.filter(review).mutate(
+        _n=ibis.row_number().over(
+            ibis.window(group_by="user_id", order_by=[ibis.desc("ts"), ibis.desc("_key")])
+        )
+    )
+    last = ranked.filter(ranked._n == 0).select("user_id", review_sentiment_last=ranked.p_positive)
+    aspects = s.negative_aspects.fill_null("")
+    agg = {
+        "review_texts": count_if(s, review),
+        "review_sentiment_mean": s.p_positive.mean(where=review),
+        "negative_texts": count_if(s, negative),
+        "last_negative": s.ts.max(where=negative),
+        "support_texts": count_if(s, s.source == "support"),
+        "sentiment_support_mean": s.p_positive.mean(where=s.source == "support"),
+    }
+    for a in COMPLAINT_ASPECTS:
+        agg[f"complaints_{a}"] = count_if(s, review & aspects.contains(f",{a},"))
+    g = s.group_by("user_id").aggregate(**agg)
+    g = g.left_join(last, "user_id").drop("user_id_right")
+    return g.select(
+        "user_id",
+        "review_sentiment_last",
+        "review_sentiment_mean",
+        *[f"complaints_{a}" for a in COMPLAINT_ASPECTS],
+        "support_texts",
+        "sentiment_support_mean",
+        negative_text_share=g.negative_texts.cast("float64") / g.review_texts.nullif(0),
+        days_since_negative_text=days_between(as_of, g.last_negative),
+    )
+
+
 # -- campaigns -------------------------------------------------------------------------
 _doc("treatments_180d", "campaigns", "campaign contacts received (treatment arm), 180 days", "180d")
 _doc("days_since_last_treatment", "campaigns", "days since the last campaign contact")
@@ -288,6 +336,7 @@ FAMILIES: dict[str, tuple[Family, tuple[str, ...]]] = {
     "categories": (categories_family, ("orders", "order_items", "items")),
     "behaviour": (behaviour_family, ("events",)),
     "reviews": (reviews_family, ("reviews",)),
+    "text": (text_family, ("text_scores",)),
     "campaigns": (campaigns_family, ("treatments",)),
 }
 FEATURES: tuple[Feature, ...] = (

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -26,6 +28,9 @@ from liucun.serve.intake import IntakeError, LiveRecommender, append_events
 from liucun.serve.snapshot import Snapshot, _records
 
 MAX_BODY = 32 * 1024 * 1024  # bytes of a POST /api/events body
+# Bytes of a POST /api/sentiment body: the most texts at the most characters, each
+# character as a JSON escape at worst ("\\uXXXX" = 6 bytes), plus the syntax around them.
+MAX_SENTIMENT_BODY = s.MAX_TEXTS * (s.MAX_TEXT_CHARS * 6 + 8) + 1024
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -74,10 +79,10 @@ def live_recommender(request: Request) -> LiveRecommender:
     return state.live
 
 
-async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+async def read_body(request: Request, limit: int = MAX_BODY, what: str = "events") -> bytes:
     """The request body, refused with 413 past ``limit`` bytes before it is all read."""
     size = request.headers.get("content-length")
-    too_big = HTTPException(413, f"request body over {limit:,} bytes: send fewer events per call")
+    too_big = HTTPException(413, f"request body over {limit:,} bytes: send fewer {what} per call")
     if size and size.isdigit() and int(size) > limit:
         raise too_big
     chunks, n = [], 0
@@ -91,19 +96,97 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
 
 EventList = Annotated[list[s.EventIn], Field(min_length=1, max_length=s.MAX_EVENTS)]
 event_list = TypeAdapter(EventList)
+sentiment_request = TypeAdapter(s.SentimentRequest)
 
 
-def parse_events(body: bytes) -> list[s.EventIn]:
-    """Validated events, or FastAPI's usual 422 (``loc`` starts with ``body``)."""
+def _validate(adapter: TypeAdapter[Any], body: bytes) -> Any:
+    """The validated body, or FastAPI's usual 422 (``loc`` starts with ``body``)."""
     try:
-        return event_list.validate_json(body)
+        return adapter.validate_json(body)
     except ValidationError as e:
         errors = e.errors(include_url=False, include_context=False, include_input=False)
         raise RequestValidationError([{**x, "loc": ("body", *x["loc"])} for x in errors]) from None
 
 
+def parse_events(body: bytes) -> list[s.EventIn]:
+    """Validated events, or FastAPI's usual 422 (``loc`` starts with ``body``)."""
+    return _validate(event_list, body)
+
+
+class SentimentModels:
+    """The workspace's sentiment model, loaded on first use and kept for the server's life.
+
+    Loading takes up to a second (longer the very first time, in a workspace with no
+    model file yet, when :func:`liucun.reviews.sentiment_model` fits and saves one), so it
+    is done once, not per request; the model file's stat is looked at no more often than
+    every ``check_seconds`` and a changed file (a ``liucun sentiment train``) is loaded
+    again. The model is a file: the warehouse is never opened, so a run holding the
+    DuckDB writer lock does not get in the way.
+    """
+
+    def __init__(self, workspace: FilePath, check_seconds: float = 5.0) -> None:
+        from liucun.reviews import MODEL_FILE
+
+        self.workspace = FilePath(workspace)
+        self.path = self.workspace / MODEL_FILE
+        self.check_seconds = check_seconds
+        self._loaded: tuple[Any, str] | None = None  # (model, model_id), swapped as one
+        self._seen: tuple[float, int] | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def _stat(self) -> tuple[float, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_mtime, st.st_size
+
+    def current(self) -> tuple[Any, str]:
+        """(model, model_id); LiucunError when no model could be loaded at all."""
+        loaded = self._loaded
+        if loaded is not None and time.monotonic() - self._checked < self.check_seconds:
+            return loaded
+        with self._lock:
+            if self._loaded is None or time.monotonic() - self._checked >= self.check_seconds:
+                self._refresh()
+            if self._loaded is None:
+                raise LiucunError(f"cannot load the sentiment model {self.path}")
+            return self._loaded
+
+    def _refresh(self) -> None:
+        from liucun.reviews import sentiment_model
+        from liucun.workspace import Workspace
+
+        key = self._stat()
+        self._checked = time.monotonic()
+        if self._loaded is not None and key == self._seen:
+            return
+        try:
+            # Workspace() only makes folders: the warehouse opens on first use, never here.
+            self._loaded = sentiment_model(Workspace(self.workspace))
+        except Exception:  # a file half written by a retrain: keep the old model
+            if self._loaded is None:
+                raise
+            return
+        self._seen = self._stat()  # sentiment_model may have just written the file
+
+
+_sentiment_lock = threading.Lock()
+
+
+def sentiment_models(request: Request) -> SentimentModels:
+    """The app's sentiment model holder, made on first use (the model loads later)."""
+    state = request.app.state
+    with _sentiment_lock:
+        if getattr(state, "sentiment", None) is None:
+            state.sentiment = SentimentModels(state.workspace)
+    return state.sentiment
+
+
 Snap = Annotated[Snapshot, Depends(current_snapshot)]
 Live = Annotated[LiveRecommender, Depends(live_recommender)]
+Sentiment = Annotated[SentimentModels, Depends(sentiment_models)]
 UserId = Annotated[str, Path(min_length=1, max_length=s.MAX_ID)]
 
 router = APIRouter()
@@ -300,6 +383,85 @@ def _plan(workspace: Any, snap: Snapshot, req: s.PlanRequest) -> dict[str, Any]:
 def campaigns_plan(request: Request, snap: Snap, req: s.PlanRequest) -> s.PlanSummary:
     """Next best action per customer under a budget, as of the served run's date."""
     return s.PlanSummary(**_plan(request.app.state.workspace, snap, req))
+
+
+SENTIMENT_BODY = {
+    "required": True,
+    "description": f"1 to {s.MAX_TEXTS:,} texts of at most {s.MAX_TEXT_CHARS:,} characters.",
+    "content": {"application/json": {"schema": s.SentimentRequest.model_json_schema()}},
+}
+
+
+def _score(models: SentimentModels, texts: list[str]) -> s.SentimentList:
+    from liucun.reviews import score_texts
+
+    try:
+        model, model_id = models.current()
+    except Exception as e:  # a broken model file must not be a bare 500
+        raise HTTPException(503, f"sentiment model unavailable: {e}") from None
+    scored = score_texts(texts, model)
+    results = [
+        s.SentimentResult(text=text, label=label, p_positive=float(p), lang=str(lang))
+        for text, label, p, lang in zip(
+            texts, scored["label"], scored["p_positive"], scored["lang"], strict=True
+        )
+    ]
+    return s.SentimentList(model=model_id, results=results)
+
+
+@api.post(
+    "/sentiment",
+    tags=["reviews"],
+    openapi_extra={"requestBody": SENTIMENT_BODY},
+    responses={
+        413: {"description": "Body too large."},
+        422: {"description": "No texts, too many, or one too long."},
+        503: {"description": "The sentiment model could not be loaded."},
+    },
+)
+async def sentiment(request: Request, models: Sentiment) -> s.SentimentList:
+    """Sentiment of each text with the workspace's model: label, P(positive), language.
+
+    Needs no run. The body is read only after the key is checked, and never past its
+    size limit; the model loads once and is reused (reloaded when it is retrained).
+    """
+    req = _validate(sentiment_request, await read_body(request, MAX_SENTIMENT_BODY, "texts"))
+    return await run_in_threadpool(_score, models, req.texts)
+
+
+_assistant_lock = threading.Lock()
+
+
+def _assistant(state: Any) -> Any:
+    """The shop's assistant, built once per server from liucun.toml's [assist] (about a
+    second: jieba and the intent fit); its FAQ and examples files are cached by stat."""
+    from liucun.assist import Assistant, assistant_config
+    from liucun.workspace import Workspace
+
+    with _assistant_lock:
+        if getattr(state, "assistant", None) is None:
+            ws = Workspace(state.workspace)  # reads liucun.toml; the warehouse stays closed
+            state.assistant = Assistant(assistant_config(ws.config, root=ws.path))
+    return state.assistant
+
+
+def _answer(state: Any, question: str) -> s.AssistAnswer:
+    try:
+        assistant = _assistant(state)
+    except LiucunError as e:
+        raise HTTPException(503, f"assistant unavailable: {e}") from None
+    return s.AssistAnswer(**assistant.answer(question))
+
+
+@api.post(
+    "/assist",
+    tags=["reviews"],
+    responses={503: {"description": "The FAQ or intent examples could not be read."}},
+)
+def assist(request: Request, req: s.AssistRequest) -> s.AssistAnswer:
+    """A customer question (zh or en): its intent, the best FAQ answers with scores, and a
+    reply, or a hand-over to a person when no answer scores above the threshold."""
+    return _answer(request.app.state, req.question)
 
 
 router.include_router(api)

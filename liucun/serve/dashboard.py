@@ -677,6 +677,103 @@ def model(request: Request) -> Response:
     return render(request, "model.html", lang, charts=charts, **_base(snap, dash, "model"))
 
 
+WORST_ITEMS = 20  # rows of the worst-items table
+
+
+def review_data(snap: Snapshot) -> dict[str, Any]:
+    """The run's review outputs shaped for the page, once per run: the category × aspect
+    grid, negative share per aspect over all categories, the worst items, the topics."""
+    return snap.derived("reviews", lambda: _review_data(snap))
+
+
+def _review_data(snap: Snapshot) -> dict[str, Any]:
+    themes = snap.frames.get("themes")
+    quality = snap.frames.get("item_quality")
+    topics = snap.docs.get("topics") or []
+    out: dict[str, Any] = {
+        "aspects": [],
+        "categories": [],
+        "max_negative": 0.0,
+        "worst": [],
+        "topics": topics,
+    }
+    if themes is not None and len(themes):
+        th = themes.assign(negative=themes["negative_share"].fillna(0) * themes["mentions"])
+        by = th.groupby("aspect").agg(mentions=("mentions", "sum"), negative=("negative", "sum"))
+        by["negative_share"] = by["negative"] / by["mentions"].where(by["mentions"] > 0)
+        by = by.sort_values(["mentions"], ascending=False, kind="stable")
+        out["aspects"] = [
+            {
+                "aspect": str(a),
+                "mentions": int(r.mentions),
+                "negative_share": _float(r.negative_share),
+            }
+            for a, r in by.iterrows()
+        ]
+        cats = th.groupby("group").agg(reviews=("reviews", "max"), keywords=("keywords", "first"))
+        cats = cats.sort_values("reviews", ascending=False, kind="stable")
+        cells = {(str(r.group), str(r.aspect)): r for r in th.itertuples()}
+        out["categories"] = [
+            {
+                "category": str(g),
+                "reviews": int(c.reviews),
+                "keywords": str(c.keywords or ""),
+                "cells": [
+                    None
+                    if (g, a["aspect"]) not in cells
+                    else {
+                        "mentions": int(cells[(g, a["aspect"])].mentions),
+                        "negative_share": _float(cells[(g, a["aspect"])].negative_share),
+                    }
+                    for a in out["aspects"]
+                ],
+            }
+            for g, c in cats.iterrows()
+        ]
+        shares = [c["negative_share"] for x in out["categories"] for c in x["cells"] if c]
+        out["max_negative"] = max([x for x in shares if x is not None], default=0.0)
+    if quality is not None and len(quality):
+        worst = quality[quality["quality_score"].notna()].head(WORST_ITEMS)
+        out["worst"] = _records(worst)
+    out["empty"] = not (out["aspects"] or out["worst"] or out["topics"])
+    return out
+
+
+def _float(v: Any) -> float | None:
+    return None if _missing(v) else float(v)
+
+
+@router.get("/reviews")
+def reviews(request: Request) -> Response:
+    lang, early, snap = _page(request)
+    if early is not None:
+        return early
+    assert snap is not None
+    dash = dashboard_data(snap)
+    data = review_data(snap)
+    t = i18n.strings(lang)
+    v = lambda x: i18n.value(lang, x)  # noqa: E731
+    charts = []
+    if data["aspects"]:
+        charts.append(
+            _bar(
+                "aspects-chart",
+                [v(a["aspect"]) for a in data["aspects"]],
+                [
+                    {
+                        "label": t.negative_share,
+                        "data": [a["negative_share"] for a in data["aspects"]],
+                    }
+                ],
+                colors=["#c0392b"] * len(data["aspects"]),
+                percent=True,
+            )
+        )
+    return render(
+        request, "reviews.html", lang, charts=charts, r=data, **_base(snap, dash, "reviews")
+    )
+
+
 @router.get("/health-model")
 def model_alias(request: Request) -> Response:
     return _finish(request, RedirectResponse("/model", status_code=307), _lang(request))

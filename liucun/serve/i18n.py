@@ -25,6 +25,7 @@ EN: dict[str, str] = {
     "nav_at_risk": "At risk",
     "nav_campaigns": "Campaigns",
     "nav_model": "Model health",
+    "nav_reviews": "Reviews",
     "nav_customer": "Customer",
     "find_customer": "Customer id",
     "go": "Go",
@@ -132,6 +133,7 @@ EN: dict[str, str] = {
     "recency_days": "Days since last order",
     "tenure_days": "Days known",
     "top_category": "Top category",
+    "interest_keywords": "Interests",
     "rfm": "RFM scores",
     "recommendations": "Recommendations",
     "item": "Item",
@@ -202,6 +204,34 @@ EN: dict[str, str] = {
     "mean_before": "Mean before",
     "mean_now": "Mean now",
     "regression_title": "Orders and revenue over the label window",
+    # reviews
+    "reviews_title": "Reviews",
+    "reviews_none": "No reviews in this run.",
+    "aspects_title": "What reviews talk about",
+    "aspects_help": "Aspects mentioned in reviews before the as-of date, over all "
+    "categories: how often, and the share of those mentions that were negative.",
+    "aspects_chart": "Negative share per aspect",
+    "aspects_by_category": "Aspects by category",
+    "aspects_grid_help": "Mentions · negative share per category and aspect; the darker, "
+    "the more negative. Keywords: the words that set the category's reviews apart.",
+    "aspect": "Aspect",
+    "mentions": "Mentions",
+    "negative_share": "Negative share",
+    "category": "Category",
+    "reviews_count": "Reviews",
+    "keywords": "Keywords",
+    "worst_items_title": "Lowest quality items",
+    "worst_items_help": "Quality from ratings, review sentiment and refunds, each pulled "
+    "towards the category's mean when the item has little evidence (0 = worst, 1 = best).",
+    "quality_score": "Quality",
+    "rating_mean": "Mean rating (rated)",
+    "sentiment_mean": "Mean P(positive)",
+    "refund_rate": "Refund rate",
+    "topics_title": "Topics",
+    "topics_help": "Themes found in the review texts: their top words, the share of "
+    "reviews in each and how positive those reviews are.",
+    "topic_words": "Words",
+    "p_positive_mean": "Mean P(positive)",
 }
 
 ZH: dict[str, str] = {
@@ -214,6 +244,7 @@ ZH: dict[str, str] = {
     "nav_at_risk": "流失预警",
     "nav_campaigns": "营销活动",
     "nav_model": "模型健康",
+    "nav_reviews": "评价",
     "nav_customer": "客户",
     "find_customer": "客户 ID",
     "go": "查看",
@@ -312,6 +343,7 @@ ZH: dict[str, str] = {
     "recency_days": "距上次下单天数",
     "tenure_days": "已知天数",
     "top_category": "偏好品类",
+    "interest_keywords": "兴趣关键词",
     "rfm": "RFM 得分",
     "recommendations": "推荐商品",
     "item": "商品",
@@ -377,6 +409,31 @@ ZH: dict[str, str] = {
     "mean_before": "之前均值",
     "mean_now": "当前均值",
     "regression_title": "标签窗口内的订单与收入",
+    "reviews_title": "评价",
+    "reviews_none": "本次运行没有评价数据。",
+    "aspects_title": "评价关注点",
+    "aspects_help": "截至日期之前的评价提到的各个方面（全部品类）：提及次数及其中负面的占比。",
+    "aspects_chart": "各方面的负面占比",
+    "aspects_by_category": "各品类的评价关注点",
+    "aspects_grid_help": "每个品类和方面的提及次数 · 负面占比；颜色越深越负面。"
+    "关键词：最能区分该品类评价的词。",
+    "aspect": "方面",
+    "mentions": "提及次数",
+    "negative_share": "负面占比",
+    "category": "品类",
+    "reviews_count": "评价数",
+    "keywords": "关键词",
+    "worst_items_title": "质量最差的商品",
+    "worst_items_help": "质量由评分、评价情感和退款综合得出；证据少的商品向其品类均值收缩"
+    "（0 = 最差，1 = 最好）。",
+    "quality_score": "质量分",
+    "rating_mean": "平均评分（评分数）",
+    "sentiment_mean": "平均正面概率",
+    "refund_rate": "退款率",
+    "topics_title": "话题",
+    "topics_help": "从评价文本中发现的主题：高频词、所占评价比例及这些评价的正面程度。",
+    "topic_words": "关键词",
+    "p_positive_mean": "平均正面概率",
 }
 
 # Data values with a fixed vocabulary.
@@ -389,6 +446,8 @@ VALUES: dict[str, dict[str, str]] = {
         "popular": "popular in the shop",
         "trending": "trending now",
         "content": "similar to items you bought",
+        "size_fit": "size & fit",
+        "description": "as described",
     },
     "zh": {
         "high": "高",
@@ -431,6 +490,14 @@ VALUES: dict[str, dict[str, str]] = {
         "popular": "店内热销",
         "trending": "近期流行",
         "content": "与你买过的商品相似",
+        "quality": "质量",
+        "price": "价格",
+        "delivery": "物流",
+        "service": "服务",
+        "packaging": "包装",
+        "size_fit": "尺码",
+        "description": "描述相符",
+        "performance": "效果",
     },
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -19,6 +19,8 @@ from liucun.data.schema import EVENT_TYPES
 MAX_EVENTS = 10_000  # events per POST /api/events
 MAX_ID = 200  # characters of an id
 MAX_PROPERTIES = 2_000  # characters of an event's properties, as JSON
+MAX_TEXTS = 1_000  # texts per POST /api/sentiment
+MAX_TEXT_CHARS = 5_000  # characters of one text
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 RiskBand = Literal["low", "medium", "high"]
@@ -63,6 +65,11 @@ class CustomerProfile(RunRef):
     risk_band: str | None = None
     reasons: str | None = Field(None, description="The top drivers of p_churn, in words.")
     planned_action: PlannedAction | None = None
+    interest_keywords: list[str] | None = Field(
+        None,
+        description="Words that best describe what the customer browsed and bought lately "
+        "(most telling first); absent when the run computed none for them.",
+    )
 
 
 class Recommendation(_Out):
@@ -204,3 +211,59 @@ class PlanSummary(RunRef):
     expected_uplift: float = Field(description="Σ expected uplift of the planned customers.")
     total_rows: int
     rows: list[PlanRow] = Field(description="The first plan rows.")
+
+
+class SentimentRequest(BaseModel):
+    """Texts to score: reviews, chat lines, survey answers (Chinese, English or mixed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    texts: list[Annotated[str, Field(max_length=MAX_TEXT_CHARS)]] = Field(
+        min_length=1,
+        max_length=MAX_TEXTS,
+        description=f"1 to {MAX_TEXTS:,} texts of at most {MAX_TEXT_CHARS:,} characters each.",
+    )
+
+
+class SentimentResult(BaseModel):
+    text: str
+    label: Literal["positive", "negative"] = Field(description="positive when p_positive ≥ 0.5.")
+    p_positive: float = Field(ge=0, le=1, description="P(the text is positive).")
+    lang: str = Field(
+        description="zh, en, mixed, or empty for a text with no letters (emoji, digits)."
+    )
+
+
+class SentimentList(BaseModel):
+    model: str = Field(
+        description="The sentiment model that answered: changes when the workspace's model "
+        "is retrained (`liucun sentiment train`)."
+    )
+    results: list[SentimentResult] = Field(description="One per text, in the order sent.")
+
+
+class AssistRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=2000, description="The customer's question.")
+
+
+class AssistHit(BaseModel):
+    question: str
+    answer: str
+    score: float = Field(description="Retrieval score in [0, 1].")
+
+
+class AssistAnswer(BaseModel):
+    question: str
+    language: str = Field(description="zh, en, mixed, or empty.")
+    intent: str = Field(
+        description="refund, delivery, coupon, size, account, other (or [assist] intents)."
+    )
+    intent_p: float
+    answers: list[AssistHit] = Field(description="The top FAQ entries, also when handed over.")
+    handover: bool = Field(
+        description="True: no answer scored above the threshold; a person takes over."
+    )
+    reply: str
+    source: Literal["llm", "faq", "handover"]

@@ -23,7 +23,20 @@ import pandas as pd
 
 from liucun.errors import LiucunError
 
-OUTPUTS = ("customers", "scores", "recommendations", "plan", "segments", "messages")
+OUTPUTS = (
+    "customers",
+    "scores",
+    "recommendations",
+    "plan",
+    "segments",
+    "messages",
+    # Review text outputs: interests is per customer; item quality and themes are per
+    # item and per category, kept as plain frames.
+    "interests",
+    "item_quality",
+    "themes",
+)
+JSON_OUTPUTS = ("topics",)  # small documents, kept as parsed JSON in Snapshot.docs
 
 
 def _read(run_dir: Path, name: str) -> pd.DataFrame | None:
@@ -52,6 +65,11 @@ def _value_at_risk(scores: pd.DataFrame) -> np.ndarray:
     return (scores["p_churn"] * clv).to_numpy(dtype=float)
 
 
+def _read_json(run_dir: Path, name: str) -> Any:
+    path = run_dir / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
 def _row(df: pd.DataFrame, user_id: str) -> dict[str, Any]:
     return {k: _py(v) for k, v in df.loc[user_id].items()}
 
@@ -65,6 +83,7 @@ class Snapshot:
     run_dir: Path
     run: dict[str, Any]
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    docs: dict[str, Any] = field(default_factory=dict)  # JSON outputs (topics), parsed
     # Data derived from this run (rankings, dashboard.json), computed once: it lives and
     # dies with the snapshot, so nothing needs evicting when a new run is served.
     _derived: dict[Any, Any] = field(default_factory=dict, repr=False)
@@ -94,7 +113,8 @@ class Snapshot:
                     df = df.sort_values(["user_id", "rank"], kind="stable")
                 df = df.set_index("user_id", drop=False)
             frames[name] = df
-        return cls(str(run["run_id"]), str(run["as_of"]), run_dir, run, frames)
+        docs = {n: d for n in JSON_OUTPUTS if (d := _read_json(run_dir, n)) is not None}
+        return cls(str(run["run_id"]), str(run["as_of"]), run_dir, run, frames, docs)
 
     def has(self, name: str) -> bool:
         return name in self.frames
@@ -110,7 +130,17 @@ class Snapshot:
                 out.update(_row(f, user_id))
         if "plan" in self.frames and user_id in self.frames["plan"].index:
             out["planned_action"] = _row(self.frames["plan"], user_id)
+        words = self.interest_keywords(user_id)
+        if words:
+            out["interest_keywords"] = words
         return out
+
+    def interest_keywords(self, user_id: str) -> list[str]:
+        """The customer's interest words, most telling first; [] when the run has none."""
+        df = self.frames.get("interests")
+        if df is None or user_id not in df.index:
+            return []
+        return str(_py(df.at[user_id, "keywords"]) or "").split()
 
     def recommendations(self, user_id: str, k: int = 10) -> list[dict[str, Any]]:
         recs = self.frames.get("recommendations")

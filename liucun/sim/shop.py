@@ -164,6 +164,10 @@ def simulate(
     effects.to_parquet(tdir / "effects.parquet", index=False)
     truth.preferences_truth(cust, cat).to_parquet(tdir / "preferences.parquet", index=False)
     demand.to_parquet(tdir / "demand.parquet", index=False)
+    # Item quality drives ratings, review tone and disappointments (bad_item_rate).
+    pd.DataFrame(
+        {"item_id": cat.item_id, "quality": cat.quality, "bad_item_rate": cat.bad_item}
+    ).to_parquet(tdir / "items.parquet", index=False)
     result = SimResult(
         str(out),
         users,

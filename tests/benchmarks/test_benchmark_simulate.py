@@ -37,7 +37,7 @@ def test_simulate_benchmark_smoke(tmp_path: Path) -> None:
     assert sim["seconds"] > 0 and sim["cpu_seconds"] > 0 and sim["peak_mem_mb"] > 0
     rows = sim["rows"]
     assert set(rows["history"]) == set(rows["holdout"]) == set(TABLES)
-    assert set(rows["truth"]) == {"customers", "effects", "preferences", "demand"}
+    assert set(rows["truth"]) == {"customers", "effects", "preferences", "demand", "items"}
     assert sim["events_written"] == rows["history"]["events"] + rows["holdout"]["events"] > 0
     assert sim["events_per_s"] > 0 and sim["rows_per_s"] > 0 and sim["mb_written"] > 0
     assert sim["rows_written"] == sum(sum(part.values()) for part in rows.values())
@@ -47,7 +47,7 @@ def test_simulate_benchmark_smoke(tmp_path: Path) -> None:
     base = report["baseline"]
     assert base["seconds"] > 0 and base["peak_mem_mb"] > 0
     assert base["rows_written"] == sim["rows_written"]
-    assert base["files"] == 2 * len(TABLES) + 4
+    assert base["files"] == 2 * len(TABLES) + 5
     assert report["ratio"] > 0
 
     targets = report["targets"]

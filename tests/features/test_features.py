@@ -11,6 +11,7 @@ import pytest
 import liucun
 from liucun.features import FEATURES, build_features, feature_frame, snapshots, workspace_tables
 from liucun.features.labels import build_labels
+from liucun.reviews import score_warehouse_texts
 from liucun.sim import simulate
 
 AS_OF = dt.date(2024, 4, 1)
@@ -24,6 +25,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> liucun.Workspace:
     ws = liucun.Workspace(root / "ws")
     for t in ("users", "items", "orders", "order_items", "events", "reviews", "treatments"):
         ws.ingest(t, root / "sim" / f"{t}.parquet")
+    score_warehouse_texts(ws)  # the review text family reads these scores
     return ws
 
 

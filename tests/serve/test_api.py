@@ -110,6 +110,21 @@ def test_customer_profile(client: TestClient, auth: dict[str, str], shop: tuple[
     assert r.status_code == 404 and "no customer 'nobody'" in r.json()["detail"]
 
 
+def test_customer_interest_keywords(
+    client: TestClient, auth: dict[str, str], shop: tuple[Path, str]
+) -> None:
+    """From the run's interests.parquet; absent for a customer with none."""
+    interests = pd.read_parquet(shop[0] / "runs" / shop[1] / "interests.parquet")
+    assert len(interests) and interests["user_id"].is_unique
+    row = interests[interests["keywords"].str.len() > 0].iloc[0]
+    p = client.get(f"/api/customers/{row['user_id']}", headers=auth).json()
+    assert p["interest_keywords"] == row["keywords"].split()
+    missing = sorted(set(_scores(shop)["user_id"]) - set(interests["user_id"]))
+    if missing:
+        p = client.get(f"/api/customers/{missing[0]}", headers=auth).json()
+        assert p.get("interest_keywords") is None
+
+
 def test_recommendations_from_the_run(
     client: TestClient, auth: dict[str, str], shop: tuple[Path, str]
 ) -> None:
@@ -173,11 +188,107 @@ def test_plan(client: TestClient, auth: dict[str, str], shop: tuple[Path, str]) 
 def test_openapi_docs(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
-    assert {"/health", "/api/events", "/api/customers/{user_id}/recommendations"} <= set(
-        spec["paths"]
-    )
+    assert {
+        "/health",
+        "/api/events",
+        "/api/customers/{user_id}/recommendations",
+        "/api/sentiment",
+    } <= set(spec["paths"])
+    body = spec["paths"]["/api/sentiment"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["properties"]["texts"]["maxItems"] == 1000
     body = spec["paths"]["/api/events"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["maxItems"] == 10_000
+
+
+# -- sentiment -------------------------------------------------------------------------
+
+OBVIOUS = {
+    "非常满意，五星好评": ("positive", "zh"),
+    "质量太差了，退货": ("negative", "zh"),
+    "Love it, works great": ("positive", "en"),
+    "Terrible, broke after a day": ("negative", "en"),
+}
+
+
+def test_sentiment_needs_a_key(client: TestClient) -> None:
+    body = {"texts": ["非常满意"]}
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        r = client.post("/api/sentiment", headers=headers, json=body)
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    # The key is checked before the body is read, however large or broken it is.
+    assert client.post("/api/sentiment", content=b"x" * 100_000).status_code == 401
+
+
+def test_sentiment_rejects_bad_bodies(client: TestClient, auth: dict[str, str]) -> None:
+    cases = {
+        "empty": {"texts": []},
+        "too_many": {"texts": ["ok"] * 1001},
+        "too_long": {"texts": ["好" * 5001]},
+        "missing": {},
+        "not_text": {"texts": [{"a": 1}]},
+        "extra": {"texts": ["ok"], "lang": "zh"},
+    }
+    for what, body in cases.items():
+        r = client.post("/api/sentiment", headers=auth, json=body)
+        assert r.status_code == 422, what
+        assert r.json()["detail"][0]["loc"][0] == "body", what
+    assert client.post("/api/sentiment", headers=auth, content=b"{").status_code == 422
+    # The limits themselves are fine.
+    r = client.post("/api/sentiment", headers=auth, json={"texts": ["好" * 5000] + ["ok"] * 999})
+    assert r.status_code == 200 and len(r.json()["results"]) == 1000
+
+
+def test_sentiment_labels(client: TestClient, auth: dict[str, str]) -> None:
+    texts = list(OBVIOUS)
+    r = client.post("/api/sentiment", headers=auth, json={"texts": texts})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert isinstance(body["model"], str) and body["model"]
+    assert [x["text"] for x in body["results"]] == texts  # in the order sent
+    for x in body["results"]:
+        label, lang = OBVIOUS[x["text"]]
+        assert (x["label"], x["lang"]) == (label, lang), x
+        assert 0.0 <= x["p_positive"] <= 1.0
+        assert (x["p_positive"] >= 0.5) == (label == "positive"), x
+    # The same model answers the next request: loaded once per server.
+    again = client.post("/api/sentiment", headers=auth, json={"texts": texts[:1]}).json()
+    assert again["model"] == body["model"]
+    assert again["results"][0]["p_positive"] == body["results"][0]["p_positive"]
+
+
+def test_sentiment_while_a_writer_holds_the_warehouse(
+    shop: tuple[Path, str], auth: dict[str, str]
+) -> None:
+    """A fresh server loads the model during a run: the model is a file, no DuckDB."""
+    c = TestClient(_app(shop[0]))
+    with liucun.Workspace(shop[0]) as ws:
+        ws.warehouse.con  # noqa: B018 (open read-write, as a run would)
+        r = c.post("/api/sentiment", headers=auth, json={"texts": ["Love it"]})
+    assert r.status_code == 200, r.text
+
+
+def test_sentiment_model_reloads_when_the_file_changes(tmp_path: Path) -> None:
+    """Needs no run; a new model file (a retrain) is picked up without a restart."""
+    from liucun.models.text.sentiment import SentimentModel
+    from liucun.reviews import MODEL_FILE
+
+    app = _app(tmp_path)
+    c = TestClient(app)
+    auth = {"Authorization": f"Bearer {KeyStore(tmp_path).create('k')}"}
+    first = c.post("/api/sentiment", headers=auth, json={"texts": ["Love it"]})
+    assert first.status_code == 200, first.text
+    holder = app.state.sentiment
+    model = holder.current()[0]
+    assert c.post("/api/sentiment", headers=auth, json={"texts": ["ok"]}).status_code == 200
+    assert holder.current()[0] is model  # cached, not loaded per request
+    path = tmp_path / MODEL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    SentimentModel.lexicon_only().save(path)
+    holder.check_seconds = 0
+    second = c.post("/api/sentiment", headers=auth, json={"texts": ["Love it"]}).json()
+    assert second["model"] != first.json()["model"] and second["model"].startswith("file-")
+    assert holder.current()[0] is not model
 
 
 # -- events ----------------------------------------------------------------------------
@@ -340,3 +451,18 @@ def test_cli_apikey(tmp_path: Path) -> None:
     r = runner.invoke(app, [*ws, "apikey", "revoke", "shop"])
     assert r.exit_code == 0 and "revoked 1 key" in r.output
     assert KeyStore(tmp_path).check(key) == "revoked"
+
+
+def test_assist_answers_hands_over_and_needs_a_key(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    assert client.post("/api/assist", json={"question": "where is my parcel"}).status_code == 401
+    r = client.post("/api/assist", json={"question": "where is my parcel"}, headers=auth)
+    assert r.status_code == 200, r.text
+    a = r.json()
+    assert a["intent"] == "delivery" and not a["handover"] and a["source"] == "faq"
+    assert a["answers"] and 0 <= a["answers"][0]["score"] <= 1 and a["reply"]
+    r = client.post("/api/assist", json={"question": "今天天气怎么样"}, headers=auth)
+    assert r.status_code == 200 and r.json()["handover"] and r.json()["source"] == "handover"
+    assert client.post("/api/assist", json={"question": ""}, headers=auth).status_code == 422
+    assert client.post("/api/assist", json={"q": "x"}, headers=auth).status_code == 422

@@ -46,6 +46,7 @@ PAGES = {
     "at_risk": ("/at-risk", False),
     "customer": (None, False),  # the top customer of the at-risk list
     "campaigns": ("/campaigns", True),
+    "reviews": ("/reviews", True),
     "model": ("/model", True),
 }
 

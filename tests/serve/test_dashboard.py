@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import json
 import re
@@ -27,6 +28,7 @@ import liucun
 from liucun.cli import app as cli
 from liucun.features.cohorts import cohort_frame, cohort_matrix
 from liucun.pipeline import run
+from liucun.serve import i18n
 from liucun.serve.aggregates import dashboard_aggregates
 from liucun.serve.app import create_app
 from liucun.serve.dashboard import CSV_COLUMNS, KEY_COOKIE, LANG_COOKIE
@@ -38,7 +40,8 @@ START = dt.date(2024, 1, 1)
 DAYS = 300
 AS_OF = START + dt.timedelta(days=DAYS)  # the day after the data
 TABLES = ("users", "items", "orders", "order_items", "events", "reviews", "treatments")
-PAGES = ("/", "/segments", "/at-risk", "/campaigns", "/model")
+PAGES = ("/", "/segments", "/at-risk", "/campaigns", "/reviews", "/model")
+REVIEW_OUTPUTS = ("item_quality.parquet", "themes.parquet", "topics.json", "interests.parquet")
 
 
 @pytest.fixture(scope="module")
@@ -296,6 +299,103 @@ def test_customer_360(
         busy = client.get(f"/customers/{uid}", headers=auth)
     assert busy.status_code == 200 and "Timeline unavailable" in busy.text
 
+    # Interest keywords from the run's interests.parquet.
+    interests = pd.read_parquet(shop[0] / "runs" / shop[1] / "interests.parquet")
+    words = interests.set_index("user_id")["keywords"].get(uid, "").split()
+    assert words  # an active buyer browsed and bought lately
+    row = re.search(r'<td id="interests">(.*?)</td>', page, re.S)
+    assert row and re.findall(r'<span class="tag">([^<]*)</span>', row.group(1)) == words
+
+
+# -- reviews -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_reviews_page(
+    client: TestClient, auth: dict[str, str], shop: tuple[Path, str], lang: str
+) -> None:
+    run_dir = shop[0] / "runs" / shop[1]
+    run_json = json.loads((run_dir / "run.json").read_text("utf-8"))
+    assert {"item_quality", "themes", "topics", "interests"} <= set(run_json["outputs"])
+    themes = pd.read_parquet(run_dir / "themes.parquet")
+    quality = pd.read_parquet(run_dir / "item_quality.parquet")
+    topics = json.loads((run_dir / "topics.json").read_text("utf-8"))
+    assert len(themes) and len(quality) and topics
+    r = client.get(f"/reviews?lang={lang}", headers=auth)
+    assert r.status_code == 200
+    page = html.unescape(r.text)
+    words = ZH if lang == "zh" else EN
+    for key in ("reviews_title", "aspects_title", "worst_items_title", "topics_title"):
+        assert words[key] in page, key
+    assert f'<a href="/reviews" class="on">{words["nav_reviews"]}</a>' in page
+    assert words["reviews_none"] not in page
+    # Aspects: every aspect of the run, in the table, the grid and the chart.
+    aspects = themes.groupby("aspect")["mentions"].sum()
+    table = re.search(r'<table class="data" id="aspects">(.*?)</table>', page, re.S).group(1)
+    shown = re.findall(r"<tr><td>([^<]*)</td><td class=\"n\">([^<]*)</td>", table)
+    assert len(shown) == len(aspects)
+    names = {i18n.value(lang, a): a for a in aspects.index}
+    assert {names[n]: int(m.replace(",", "")) for n, m in shown} == aspects.to_dict()
+    grid = re.search(r'<table class="heat" id="aspect-grid">(.*?)</table>', page, re.S).group(1)
+    assert grid.split("<tbody>")[1].count("<tr><th>") == themes["group"].nunique()
+    chart = next(c for c in _chart_data(page) if c["id"] == "aspects-chart")
+    neg = (themes["negative_share"] * themes["mentions"]).groupby(themes["aspect"]).sum()
+    expect = (neg / aspects).to_dict()
+    got = dict(zip(chart["labels"], chart["datasets"][0]["data"], strict=True))
+    assert {names[k]: v for k, v in got.items()} == pytest.approx(expect)
+    assert 'id="aspects-chart"' in page
+    # The worst 20 items, worst first, with their evidence.
+    worst = quality[quality["quality_score"].notna()].head(20)
+    rows = re.search(r'<table class="data" id="worst-items">(.*?)</table>', page, re.S).group(1)
+    ids = re.findall(r'<tr><td class="n">\d+</td><td>([^<]*)</td>', rows)
+    assert ids == worst["item_id"].astype(str).tolist()
+    assert f"{worst['quality_score'].iloc[0]:.2f}" in rows
+    # Topics with their words.
+    table = re.search(r'<table class="data" id="topics">(.*?)</table>', page, re.S).group(1)
+    assert table.count("<tr><td") == len(topics)
+    for w in topics[0]["words"]:
+        assert f'<span class="tag">{w}</span>' in table
+
+
+def _chart_data(page: str) -> list[dict]:
+    m = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page, re.S)
+    return json.loads(m.group(1)) if m else []
+
+
+def test_reviews_page_without_review_outputs(
+    shop: tuple[Path, str], key: str, tmp_path: Path
+) -> None:
+    """A run made before review outputs existed (or a shop with no reviews) still renders."""
+    path, run_id = shop
+    ws_path = tmp_path / "old"
+    shutil.copytree(path / "runs" / run_id, ws_path / "runs" / run_id)
+    for name in REVIEW_OUTPUTS:
+        (ws_path / "runs" / run_id / name).unlink()
+    (ws_path / "runs" / "latest.json").write_text(json.dumps({"run_id": run_id}))
+    shutil.copy(path / "apikeys.json", ws_path / "apikeys.json")
+    c = _client(ws_path)
+    auth = {"Authorization": f"Bearer {key}"}
+    for lang, words in (("en", EN), ("zh", ZH)):
+        r = c.get(f"/reviews?lang={lang}", headers=auth)
+        assert r.status_code == 200
+        assert words["reviews_none"] in r.text and 'id="worst-items"' not in r.text
+        assert 'id="chart-data"' not in r.text
+    uid = str(pd.read_parquet(ws_path / "runs" / run_id / "scores.parquet")["user_id"].iloc[0])
+    r = c.get(f"/customers/{uid}", headers=auth)
+    assert r.status_code == 200 and '<td id="interests">–</td>' in r.text
+    # Outputs written but empty (a shop without reviews): the same note.
+    pd.DataFrame(columns=["group", "aspect", "mentions", "review_share", "p_positive_mean",
+                          "negative_share", "reviews", "keywords"]).to_parquet(
+        ws_path / "runs" / run_id / "themes.parquet"
+    )  # fmt: skip
+    pd.DataFrame(columns=["item_id", "quality_score"]).to_parquet(
+        ws_path / "runs" / run_id / "item_quality.parquet"
+    )
+    (ws_path / "runs" / run_id / "topics.json").write_text("[]")
+    c = _client(ws_path)
+    r = c.get("/reviews", headers=auth)
+    assert r.status_code == 200 and EN["reviews_none"] in r.text
+
 
 # -- assets and offline ------------------------------------------------------------------
 
@@ -356,6 +456,7 @@ def test_report_command_writes_a_self_contained_file(shop: tuple[Path, str], tmp
     assert "<script" not in text and "<link" not in text and "url(" not in text
     assert 'id="cohort-heatmap"' in text and "<svg" in text
     assert "Calibration" in text and "At-risk customers" in text
+    assert EN["worst_items_title"] in text and EN["topics_title"] in text
     zh = tmp_path / "zh.html"
     res = CliRunner().invoke(
         cli, ["--workspace", str(shop[0]), "report", "--out", str(zh), "--lang", "zh"]

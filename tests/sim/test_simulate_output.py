@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from conftest import SimRun  # tests/sim/conftest.py
 
 CANONICAL = ("users", "items", "events", "orders", "order_items", "reviews", "treatments")
-TRUTH_FILES = ("customers", "effects", "preferences", "demand")
+TRUTH_FILES = ("customers", "effects", "preferences", "demand", "items")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SMALL = {"users": 2_000, "days": 120, "holdout_days": 30, "seed": 3}  # as sim_small
 
