@@ -210,7 +210,8 @@ def _top_terms(docs: Sequence[str], k: int) -> list[list[str]]:
 
 def themes(ws: Workspace, as_of: dt.date, by: str = "category") -> pd.DataFrame:
     """Per group (category, top category or item) and aspect: mentions, share of the
-    group's reviews, mean sentiment, share negative; plus the group's keywords."""
+    group's reviews that mention it, share of those mentions in a negative clause, mean
+    P(positive) of the whole reviews that mention it; plus the group's keywords."""
     from liucun.features.text import scored_reviews
 
     if by not in ("category", "top_category", "item"):
@@ -218,8 +219,8 @@ def themes(ws: Workspace, as_of: dt.date, by: str = "category") -> pd.DataFrame:
     cfg = reviews_config(ws)
     score_warehouse_texts(ws)
     r = scored_reviews(ws, _cut(as_of))
-    cols = ["group", "aspect", "mentions", "review_share", "p_positive_mean",
-            "negative_share", "reviews", "keywords"]  # fmt: skip
+    cols = ["group", "aspect", "mentions", "review_share", "negative_share",
+            "review_p_positive", "reviews", "keywords"]  # fmt: skip
     if r.empty:
         return pd.DataFrame(columns=cols)
     cat = r["category"].fillna("").astype(str)
@@ -243,7 +244,7 @@ def themes(ws: Workspace, as_of: dt.date, by: str = "category") -> pd.DataFrame:
     sizes = r.groupby("group").size().rename("reviews")
     g = mentions.groupby(["group", "aspect"]).agg(
         mentions=("_doc", "size"), negative_share=("negative", "mean"),
-        p_positive_mean=("p_positive", "mean"),
+        review_p_positive=("p_positive", "mean"),
     ).reset_index()  # fmt: skip
     g = g.merge(sizes, left_on="group", right_index=True)
     g["review_share"] = g["mentions"] / g["reviews"]

@@ -77,7 +77,12 @@ def build_features(tables: Mapping[str, ir.Table], as_of: dt.date | dt.datetime 
         out = out.left_join(f, "user_id").drop("user_id_right")
         counts += [c for c in f.columns if _is_count(c)]
     fills = {c: out[c].fill_null(0) for c in counts if c in out.columns}
-    return out.mutate(**fills).order_by("user_id")
+    out = out.mutate(**fills)
+    # Float sums and means from a parallel aggregation differ in their last bits with the
+    # order threads combine partial results (machine load decides it). Rounded to 10
+    # decimals, the same data gives the same features, and the same models, every time.
+    floats = {c: out[c].round(10) for c, t in out.schema().items() if t.is_floating()}
+    return out.mutate(**floats).order_by("user_id")
 
 
 def _is_count(name: str) -> bool:
