@@ -315,6 +315,14 @@ def run_cmd(
     )
     if r.stats.get("score_note"):
         err.print(f"note: {r.stats['score_note']}", markup=False, highlight=False)
+    if risk := r.stats.get("risk"):
+        kept = r.stats.get("plan", {}).get("risky_excluded")
+        console.print(
+            f"fraud/abuse risk: {risk['high']:,} high, {risk['medium']:,} medium, "
+            f"{risk['flagged_orders']:,} flagged orders"
+            + (f"; {kept:,} kept out of coupon actions" if kept is not None else ""),
+            highlight=False,
+        )
     for name, path in r.outputs.items():
         console.print(f"  {name}: {path}")
 
@@ -1174,6 +1182,51 @@ def reviews_interests(
     day = parse_as_of(as_of, ws)
     df = interests(ws, day)
     _show_or_write(df, out_file, f"interest keywords as of {day}", limit)
+
+
+@app.command("risk")
+def risk_cmd(
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="user_id, risk_score, risk_band, risk_reasons.")
+    ] = None,
+    as_of: AsOf = None,
+    orders_file: Annotated[
+        Path | None, typer.Option("--orders", help="Also write the flagged orders here.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Riskiest accounts to print.")] = 10,
+) -> None:
+    """Fraud and coupon-abuse risk per account (rules + anomaly detector) with reasons."""
+    from liucun.outputs import check_output, write_frame
+    from liucun.pipeline import parse_as_of
+    from liucun.risk import OUTPUT_COLUMNS, risk_scores
+
+    for f in (out_file, orders_file):
+        if f is not None:
+            check_output(f)
+    ws = _workspace()
+    day = parse_as_of(as_of, ws)
+    with err.status("scoring risk"):
+        r = risk_scores(ws, day)
+    if out_file is not None:
+        write_frame(r.scores, out_file)
+    if orders_file is not None:
+        write_frame(r.orders, orders_file)
+    st = r.stats
+    hits = ", ".join(f"{k} {v:,}" for k, v in st["rule_hits"].items() if v) or "none"
+    console.print(
+        f"risk as of {day}: {st['accounts']:,} accounts, high {st['high']:,}, "
+        f"medium {st['medium']:,}; rule hits: {hits}; flagged orders {st['flagged_orders']:,}"
+        + (f" → {out_file}" if out_file else ""),
+        highlight=False,
+    )
+    if "supervised" in st:
+        sv = st["supervised"]
+        console.print(
+            f"supervised (labels on {sv['labelled']:,} accounts, {sv['positives']:,} positive): "
+            f"cross-fitted ROC-AUC {sv['cv_roc_auc']:.3f}, PR-AUC {sv['cv_pr_auc']:.3f}",
+            highlight=False,
+        )
+    _show_or_write(r.scores[OUTPUT_COLUMNS], None, "riskiest accounts", limit)
 
 
 @app.command("assist")

@@ -171,6 +171,22 @@ refunds = 0.3
 # [reviews.aspects]      # extra cue words per aspect (new aspects allowed)
 # scent = ["香味", "smell"]
 
+# Risk control: rules for known abuse patterns plus an IsolationForest for unusual
+# behaviour; risk_score = 1 - (1 - rules)(1 - anomaly_weight × anomaly⁴). Accounts in the
+# high band are kept out of coupon actions when exclude_from_coupons (the plan says how
+# many). Shared attributes are users columns or keys of the users `attributes` JSON.
+[risk]
+in_run = true
+high = 0.6
+medium = 0.2
+anomaly_weight = 0.25
+exclude_from_coupons = true
+shared_attributes = ["device_id", "address", "payment_token"]
+# Thresholds per rule (defaults in liucun/models/risk.py); `enabled = false` drops one.
+# [risk.rules.velocity_burst]
+# min_orders_24h = 4
+# strength = 0.6
+
 # Service assistant: FAQ answers for customer questions (zh/en); below threshold a person
 # takes over. Relative paths are read from the workspace folder.
 [assist]

@@ -25,7 +25,9 @@ from liucun.errors import LiucunError
 if TYPE_CHECKING:
     from liucun.workspace import Workspace
 
-STAGES = ("texts", "features", "segments", "scores", "recommendations", "reviews", "plan")
+STAGES = (
+    "texts", "features", "segments", "scores", "recommendations", "reviews", "risk", "plan"
+)  # fmt: skip
 
 
 @dataclass
@@ -137,7 +139,23 @@ def run(
         res.outputs.update(text_out["paths"])
         res.stats["reviews"] = text_out["stats"]
         res.seconds["reviews"] = round(time.perf_counter() - t0, 3)
-    plan_note, plan_stats = _plan_stage(ws, day, res, features, scored.scores, recs_frame, on_step)
+    from liucun.risk import risk_config
+
+    risky: list[str] | None = None
+    if risk_config(ws)["in_run"]:
+        from liucun.risk import risk_scores
+        from liucun.risk import write_outputs as write_risk
+
+        t0 = time.perf_counter()
+        on_step("risk: fraud and coupon abuse")
+        risk = risk_scores(ws, day)
+        res.outputs.update(write_risk(risk, run_dir))
+        res.stats["risk"] = risk.stats
+        risky = risk.high() if risk_config(ws)["exclude_from_coupons"] else []
+        res.seconds["risk"] = round(time.perf_counter() - t0, 3)
+    plan_note, plan_stats = _plan_stage(
+        ws, day, res, features, scored.scores, recs_frame, on_step, risky
+    )
     # Dashboard aggregates (KPIs, cohorts, flows, drift, model health): pages read this.
     from liucun.serve.aggregates import write_dashboard
 
@@ -182,6 +200,7 @@ def _plan_stage(
     scores: pd.DataFrame,
     recs: pd.DataFrame | None,
     on_step: Callable[[str], None],
+    risky: list[str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The day's campaign plan and its message drafts, with [plan] budget; a shop without
     randomised campaigns gets a note instead (nothing to learn uplift from yet)."""
@@ -192,14 +211,15 @@ def _plan_stage(
     t0 = time.perf_counter()
     on_step("campaign plan")
     try:
-        r = plan(ws, day, features=features, context=scores, on_step=on_step)
+        r = plan(ws, day, features=features, context=scores, on_step=on_step, risky=risky)
     except LiucunError as e:
         return f"no plan: {e}", {}
     _write(res, "plan", r.plan)
     on_step("message drafts")
     _write(res, "messages", drafts(ws, r.plan, message_context(ws, scores, recs)))
     res.seconds["plan"] = round(time.perf_counter() - t0, 3)
-    keys = ("budget", "spend", "planned", "control", "by_action", "expected_uplift", "excluded")
+    keys = ("budget", "spend", "planned", "control", "by_action", "expected_uplift", "excluded",
+            "risky_excluded")  # fmt: skip
     return "", {k: r.stats[k] for k in keys}
 
 

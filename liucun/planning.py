@@ -491,14 +491,15 @@ def plan(
     horizon: int | None = None,
     features: pd.DataFrame | None = None,
     context: pd.DataFrame | None = None,
-    risky: Iterable[str] = (),
+    risky: Iterable[str] | None = None,
     models: UpliftModels | None = None,
     on_step: Callable[[str], None] = lambda s: None,
 ) -> PlanResult:
     """The contract's plan: user_id, action, expected_uplift, cost (+ context columns).
 
     ``context`` (optional) has ``user_id`` with ``p_churn`` and ``segment``; ``risky``
-    are accounts kept out of coupon actions; ``models`` fitted for the same as_of and
+    are accounts kept out of coupon actions (None: the high risk band as of ``as_of``
+    when ``[risk] exclude_from_coupons``); ``models`` fitted for the same as_of and
     horizon skip the fit.
     """
     from liucun.features import feature_frame, workspace_tables
@@ -517,6 +518,10 @@ def plan(
     from liucun.reviews import ensure_text_scores
 
     ensure_text_scores(ws)
+    if risky is None:
+        from liucun.risk import risk_config, risk_scores
+
+        risky = risk_scores(ws, as_of).high() if risk_config(ws)["exclude_from_coupons"] else []
     tables = workspace_tables(ws)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -590,6 +595,7 @@ def plan(
         "customers": len(features),
         "eligible": int(allowed.any(axis=1).sum()),
         "excluded": excluded,
+        "risky_excluded": int(excluded.get("risky_no_coupon", 0)),
         "planned": int(treated.sum()),
         "control": int((~treated).sum()),
         "by_action": {str(k): int(v) for k, v in out.loc[treated, "action"].value_counts().items()},

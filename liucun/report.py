@@ -372,11 +372,52 @@ def _reviews_html(t: Any, run_dir: Path, top: int = 20) -> list[str]:
     return out
 
 
+def _risk_html(t: Any, v: Any, run_dir: Path, run: dict[str, Any], top: int = 20) -> list[str]:
+    """Risk KPIs and the riskiest high-band accounts; nothing for a run without risk."""
+    path = run_dir / "risk.parquet"
+    if not path.exists():
+        return []
+    r = pd.read_parquet(path, columns=["user_id", "risk_score", "risk_band", "risk_reasons"])
+    stats = (run.get("stats") or {}).get("risk") or {}
+    plan = (run.get("stats") or {}).get("plan") or {}
+    high = r[r["risk_band"] == "high"].sort_values("risk_score", ascending=False, kind="stable")
+    kpis = [
+        (t.kpi_risk_accounts, _n(stats.get("accounts", len(r)))),
+        (t.kpi_risk_high, _n(stats.get("high", len(high)))),
+        (t.kpi_risk_medium, _n(stats.get("medium", int((r["risk_band"] == "medium").sum())))),
+        (t.kpi_flagged_orders, _n(stats.get("flagged_orders"))),
+        (t.kpi_risky_excluded, _n(plan.get("risky_excluded"))),
+    ]
+    out = [
+        f'<h2 id="risk">{_e(t.risk_title)}</h2><p class=muted>{_e(t.risk_help)}</p>',
+        "<div class=kpis>"
+        + "".join(f"<div class=kpi><b>{val}</b>{_e(label)}</div>" for label, val in kpis)
+        + "</div>",
+    ]
+    if len(high):
+        out.append(
+            _table(
+                [_e(t.customer), _e(t.risk_score), _e(t.band), _e(t.reasons)],
+                [
+                    [
+                        _e(x.user_id),
+                        _n(x.risk_score, 3),
+                        _e(v(x.risk_band)),
+                        _e(x.risk_reasons),
+                    ]
+                    for x in high.head(top).itertuples()
+                ],
+                {1},
+            )
+        )
+    return out
+
+
 def workspace_report(ws: Any, out: str | Path, lang: str = "en") -> Path:
     """One self-contained HTML file of the latest run: KPIs, the cohort heatmap, stages and
     their flow, risk bands, segments and clusters, the top 50 at-risk customers, the plan
-    and campaign read-outs, the worst items and review topics, model health (calibration
-    and lift as inline SVG) and drift.
+    and campaign read-outs, the worst items and review topics, risk control (KPIs and the
+    riskiest accounts), model health (calibration and lift as inline SVG) and drift.
 
     No script, stylesheet, font or image is loaded from anywhere: it opens offline and
     can be mailed or archived as it is. ``lang`` is ``en`` or ``zh``.
@@ -625,6 +666,7 @@ def workspace_report(ws: Any, out: str | Path, lang: str = "en") -> Path:
                 )
             )
     body += _reviews_html(t, run_dir)
+    body += _risk_html(t, v, run_dir, run)
     body += [f"<h2>{_e(t.model_title)}</h2>", _model_html(t, v, dash)]
     drift = dash.get("drift") or []
     body.append(f"<h2>{_e(t.drift_title)}</h2><p class=muted>{_e(t.drift_help)}</p>")

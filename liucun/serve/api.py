@@ -25,7 +25,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from liucun.errors import LiucunError
 from liucun.serve import schemas as s
 from liucun.serve.intake import IntakeError, LiveRecommender, append_events
-from liucun.serve.snapshot import Snapshot, _records
+from liucun.serve.snapshot import Snapshot, _py, _records, split_reasons
 
 MAX_BODY = 32 * 1024 * 1024  # bytes of a POST /api/events body
 # Bytes of a POST /api/sentiment body: the most texts at the most characters, each
@@ -268,6 +268,41 @@ def at_risk(
     except LiucunError as e:
         raise HTTPException(503, str(e)) from None
     return s.AtRiskList(customers=_records(df), **_ref(snap))
+
+
+RISK_FIELDS = ("risk_score", "rule_score", "anomaly", "p_fraud_supervised")
+
+
+@api.get(
+    "/risk",
+    tags=["risk"],
+    responses={404: {"description": "The served run scored no risk."}},
+)
+def risk(
+    snap: Snap,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Accounts returned.")] = 100,
+    band: Annotated[
+        Literal["low", "medium", "high"] | None, Query(description="Only this risk band.")
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="Accounts skipped first.")] = 0,
+) -> s.RiskList:
+    """The riskiest accounts first (fraud and coupon abuse): score, band, reasons, and the
+    rules' and the anomaly detector's parts of the score."""
+    bands = (band,) if band else None
+    try:
+        total = snap.risk_count(bands)
+    except LiucunError as e:
+        raise HTTPException(404, str(e)) from None
+    rows = [
+        {
+            "user_id": str(r["user_id"]),
+            "risk_band": str(r["risk_band"]),
+            "risk_reasons": split_reasons(r.get("risk_reasons")),
+            **{c: _py(r[c]) for c in RISK_FIELDS if c in r},
+        }
+        for r in snap.risk(limit, bands, offset).to_dict(orient="records")
+    ]
+    return s.RiskList(total=total, rows=rows, **_ref(snap))
 
 
 EVENTS_BODY = {

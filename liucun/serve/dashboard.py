@@ -774,6 +774,93 @@ def reviews(request: Request) -> Response:
     )
 
 
+RISK_ROWS = 50  # rows of the riskiest-accounts and flagged-orders tables
+
+
+def risk_data(snap: Snapshot) -> dict[str, Any]:
+    """The run's risk outputs shaped for the page, once per run: KPIs, rule hits, the
+    riskiest accounts (high, then medium band) and the flagged orders."""
+    return snap.derived("risk_page", lambda: _risk_data(snap))
+
+
+def _risk_data(snap: Snapshot) -> dict[str, Any]:
+    from liucun.serve.snapshot import split_reasons
+
+    risk = snap.frames.get("risk")
+    if risk is None:
+        return {"empty": True}
+    stats = dict((snap.run.get("stats") or {}).get("risk") or {})
+    plan = (snap.run.get("stats") or {}).get("plan") or {}
+    band = risk["risk_band"].astype(str)
+    rule_hits = stats.get("rule_hits")
+    if rule_hits is None:  # a run.json without the stats: count from the frame
+        rule_hits = {
+            c[5:]: int(risk[c].fillna(False).astype(bool).sum())
+            for c in risk.columns
+            if c.startswith("rule_") and c != "rule_score"
+        }
+    orders = snap.risk_orders(RISK_ROWS)
+    n_orders = snap.frames["risk_orders"].shape[0] if orders is not None else None
+    kpis = {
+        "accounts": stats.get("accounts", len(risk)),
+        "high": stats.get("high", int((band == "high").sum())),
+        "medium": stats.get("medium", int((band == "medium").sum())),
+        "flagged_orders": stats.get("flagged_orders", n_orders),
+        "risky_excluded": plan.get("risky_excluded"),
+    }
+    risky = ("high", "medium")
+    accounts = _records(snap.risk(RISK_ROWS, risky))
+    for a in accounts:
+        a["reasons_list"] = split_reasons(a.get("risk_reasons"))
+    rows = [] if orders is None else _records(orders)
+    for o in rows:
+        o["reasons_list"] = split_reasons(o.get("reasons"))
+    return {
+        "empty": False,
+        "kpis": kpis,
+        "rule_hits": [{"rule": str(k), "accounts": int(v)} for k, v in rule_hits.items()],
+        "accounts": accounts,
+        "risky_total": snap.risk_count(risky),
+        "orders": rows,
+        "orders_total": n_orders if n_orders is not None else kpis["flagged_orders"],
+        "supervised": stats.get("supervised"),
+        "has_supervised": "p_fraud_supervised" in risk.columns,
+    }
+
+
+@router.get("/risk")
+def risk(request: Request) -> Response:
+    lang, early, snap = _page(request)
+    if early is not None:
+        return early
+    assert snap is not None
+    dash = dashboard_data(snap)
+    data = risk_data(snap)
+    t = i18n.strings(lang)
+    v = lambda x: i18n.value(lang, x)  # noqa: E731
+    charts = []
+    if data.get("rule_hits"):
+        hits = data["rule_hits"]
+        charts.append(
+            _bar(
+                "rule-hits-chart",
+                [v(h["rule"]) for h in hits],
+                [{"label": t.accounts, "data": [h["accounts"] for h in hits]}],
+                colors=["#c0392b"] * len(hits),
+                horizontal=True,
+            )
+        )
+    return render(
+        request,
+        "risk.html",
+        lang,
+        charts=charts,
+        r=data,
+        rows_shown=RISK_ROWS,
+        **_base(snap, dash, "risk"),
+    )
+
+
 @router.get("/health-model")
 def model_alias(request: Request) -> Response:
     return _finish(request, RedirectResponse("/model", status_code=307), _lang(request))

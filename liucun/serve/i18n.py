@@ -26,6 +26,7 @@ EN: dict[str, str] = {
     "nav_campaigns": "Campaigns",
     "nav_model": "Model health",
     "nav_reviews": "Reviews",
+    "nav_risk": "Risk",
     "nav_customer": "Customer",
     "find_customer": "Customer id",
     "go": "Go",
@@ -232,6 +233,40 @@ EN: dict[str, str] = {
     "reviews in each and how positive those reviews are.",
     "topic_words": "Words",
     "p_positive_mean": "Mean P(positive)",
+    # risk control
+    "risk_title": "Risk control",
+    "risk_help": "Accounts scored for fraud and coupon abuse before the as-of date: "
+    "transparent rules plus an anomaly detector, combined into one score with reasons. "
+    "This is not churn risk.",
+    "risk_none": "No risk scores in this run: risk scoring is off ([risk] in_run = false "
+    "in liucun.toml) or the run was made before it; re-run `liucun run`.",
+    "kpi_risk_accounts": "Accounts scored",
+    "kpi_risk_high": "High risk",
+    "kpi_risk_medium": "Medium risk",
+    "kpi_flagged_orders": "Flagged orders",
+    "kpi_risky_excluded": "Kept out of coupons",
+    "kpi_risky_excluded_help": "high-risk accounts the plan kept out of coupon actions",
+    "rule_hits_title": "Rule hits",
+    "rule_hits_help": "Accounts each rule fired on (one account can hit several rules).",
+    "rule": "Rule",
+    "accounts": "Accounts",
+    "risky_accounts_title": "Riskiest accounts",
+    "risky_accounts_help": "High then medium risk band, riskiest first (top {n} of {total}).",
+    "risky_accounts_none": "No account in the high or medium risk band.",
+    "risk_score": "Risk score",
+    "rule_score": "Rules",
+    "anomaly": "Anomaly",
+    "p_fraud": "P(fraud)",
+    "flagged_orders_title": "Flagged orders",
+    "flagged_orders_help": "Orders of high-risk accounts, coupon orders that were refunded "
+    "and amounts far above the shop's usual; riskiest accounts first (top {n} of {total}).",
+    "order": "Order",
+    "discount": "Discount",
+    "status": "Status",
+    "supervised_line": "Supervised check on the shop's labels: {labelled} labelled accounts "
+    "({positives} fraud), cross-validated ROC AUC {roc}, PR AUC {pr}.",
+    "fraud_risk": "Fraud risk",
+    "fraud_risk_help": "Fraud and coupon abuse, not churn.",
 }
 
 ZH: dict[str, str] = {
@@ -245,6 +280,7 @@ ZH: dict[str, str] = {
     "nav_campaigns": "营销活动",
     "nav_model": "模型健康",
     "nav_reviews": "评价",
+    "nav_risk": "风控",
     "nav_customer": "客户",
     "find_customer": "客户 ID",
     "go": "查看",
@@ -434,6 +470,39 @@ ZH: dict[str, str] = {
     "topics_help": "从评价文本中发现的主题：高频词、所占评价比例及这些评价的正面程度。",
     "topic_words": "关键词",
     "p_positive_mean": "平均正面概率",
+    "risk_title": "风险控制",
+    "risk_help": "截至日期之前对账户的欺诈与薅羊毛风险评估：透明规则加异常检测，"
+    "合成一个带原因的风险分。这不是流失风险。",
+    "risk_none": "本次运行没有风险评分：风控未开启（liucun.toml 中 [risk] in_run = false）"
+    "或该运行早于风控功能；请重新执行 `liucun run`。",
+    "kpi_risk_accounts": "已评估账户",
+    "kpi_risk_high": "高风险",
+    "kpi_risk_medium": "中风险",
+    "kpi_flagged_orders": "可疑订单",
+    "kpi_risky_excluded": "排除出优惠券",
+    "kpi_risky_excluded_help": "计划中排除出优惠券动作的高风险账户",
+    "rule_hits_title": "规则命中",
+    "rule_hits_help": "每条规则命中的账户数（一个账户可命中多条规则）。",
+    "rule": "规则",
+    "accounts": "账户数",
+    "risky_accounts_title": "风险最高的账户",
+    "risky_accounts_help": "高风险在前、中风险在后，按风险分从高到低"
+    "（共 {total} 个，显示前 {n} 个）。",
+    "risky_accounts_none": "没有高风险或中风险账户。",
+    "risk_score": "风险分",
+    "rule_score": "规则分",
+    "anomaly": "异常度",
+    "p_fraud": "欺诈概率",
+    "flagged_orders_title": "可疑订单",
+    "flagged_orders_help": "高风险账户的订单、用券后退款的订单及金额远高于店铺常态的订单；"
+    "风险最高的账户在前（共 {total} 笔，显示前 {n} 笔）。",
+    "order": "订单",
+    "discount": "优惠",
+    "status": "状态",
+    "supervised_line": "基于店铺标注的监督校验：{labelled} 个已标注账户（{positives} 个欺诈），"
+    "交叉验证 ROC AUC {roc}，PR AUC {pr}。",
+    "fraud_risk": "欺诈风险",
+    "fraud_risk_help": "欺诈与薅羊毛风险，与流失无关。",
 }
 
 # Data values with a fixed vocabulary.
@@ -448,6 +517,13 @@ VALUES: dict[str, dict[str, str]] = {
         "content": "similar to items you bought",
         "size_fit": "size & fit",
         "description": "as described",
+        "shared_attribute": "shared device/address/payment",
+        "redeem_then_refund": "coupon then refund",
+        "coupon_heavy": "coupon heavy",
+        "velocity_burst": "order burst",
+        "discount_then_silence": "discount then silence",
+        "amount_outlier": "amount outlier",
+        "chargebacks": "cancellations/chargebacks",
     },
     "zh": {
         "high": "高",
@@ -498,6 +574,13 @@ VALUES: dict[str, dict[str, str]] = {
         "size_fit": "尺码",
         "description": "描述相符",
         "performance": "效果",
+        "shared_attribute": "共用设备/地址/支付",
+        "redeem_then_refund": "用券后退款",
+        "coupon_heavy": "重度用券",
+        "velocity_burst": "短时密集下单",
+        "discount_then_silence": "优惠后沉默",
+        "amount_outlier": "金额异常",
+        "chargebacks": "取消/拒付",
     },
 }
 

@@ -50,6 +50,18 @@ class PlannedAction(_Out):
     reason: str | None = None
 
 
+class FraudRisk(_Out):
+    """Fraud and coupon-abuse risk of an account (not churn: see ``risk_band``)."""
+
+    risk_score: float | None = Field(None, description="0 to 1, higher = riskier.")
+    risk_band: RiskBand | None = Field(
+        None, description="high (kept out of coupon actions), medium or low."
+    )
+    risk_reasons: list[str] = Field(
+        default_factory=list, description="What the rules and the anomaly detector saw."
+    )
+
+
 class CustomerProfile(RunRef):
     """Profile, scores, segment and reasons of one customer in the latest run."""
 
@@ -69,6 +81,11 @@ class CustomerProfile(RunRef):
         None,
         description="Words that best describe what the customer browsed and bought lately "
         "(most telling first); absent when the run computed none for them.",
+    )
+    fraud_risk: FraudRisk | None = Field(
+        None,
+        description="Fraud and coupon-abuse risk of the account; absent when the run scored "
+        "no risk. Not the churn risk: that is risk_band.",
     )
 
 
@@ -114,6 +131,27 @@ class AtRiskCustomer(_Out):
 
 class AtRiskList(RunRef):
     customers: list[AtRiskCustomer]
+
+
+class RiskAccount(_Out):
+    user_id: str
+    risk_score: float | None = Field(None, description="0 to 1, higher = riskier.")
+    risk_band: RiskBand
+    risk_reasons: list[str] = Field(description="What the rules and the anomaly detector saw.")
+    rule_score: float | None = Field(None, description="The rules' part of the score.")
+    anomaly: float | None = Field(
+        None, description="How unusual the account's behaviour is (0 to 1, IsolationForest rank)."
+    )
+    p_fraud_supervised: float | None = Field(
+        None,
+        description="Cross-fitted P(fraud) from the shop's labels; null when the run had "
+        "too few labelled accounts to fit one.",
+    )
+
+
+class RiskList(RunRef):
+    total: int = Field(description="Accounts matching the filter.")
+    rows: list[RiskAccount] = Field(description="The riskiest accounts first.")
 
 
 class EventIn(BaseModel):

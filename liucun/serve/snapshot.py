@@ -35,6 +35,9 @@ OUTPUTS = (
     "interests",
     "item_quality",
     "themes",
+    # Risk control: account scores (riskiest first) and the orders worth a look.
+    "risk",
+    "risk_orders",
 )
 JSON_OUTPUTS = ("topics",)  # small documents, kept as parsed JSON in Snapshot.docs
 
@@ -74,6 +77,12 @@ def _row(df: pd.DataFrame, user_id: str) -> dict[str, Any]:
     return {k: _py(v) for k, v in df.loc[user_id].items()}
 
 
+def split_reasons(text: Any) -> list[str]:
+    """A run's "; "-joined reasons as a list (empty for none)."""
+    text = _py(text)
+    return [x.strip() for x in str(text or "").split("; ") if x.strip()]
+
+
 @dataclass
 class Snapshot:
     """One completed run's outputs. Frames are indexed by ``user_id`` where they have one."""
@@ -87,7 +96,8 @@ class Snapshot:
     # Data derived from this run (rankings, dashboard.json), computed once: it lives and
     # dies with the snapshot, so nothing needs evicting when a new run is served.
     _derived: dict[Any, Any] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Reentrant: a make() may itself ask for derived data (the risk page ranks accounts).
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def derived(self, key: Any, make: Callable[[], Any]) -> Any:
         """``make()`` once per snapshot and key; later calls get the same object."""
@@ -133,7 +143,23 @@ class Snapshot:
         words = self.interest_keywords(user_id)
         if words:
             out["interest_keywords"] = words
+        fraud = self.fraud_risk(user_id)
+        if fraud is not None:
+            out["fraud_risk"] = fraud
         return out
+
+    def fraud_risk(self, user_id: str) -> dict[str, Any] | None:
+        """The account's risk score, band and reasons; None when the run scored none.
+
+        Named apart from ``risk_band`` in the scores, which is the churn risk band."""
+        df = self.frames.get("risk")
+        if df is None or user_id not in df.index:
+            return None
+        return {
+            "risk_score": _py(df.at[user_id, "risk_score"]),
+            "risk_band": _py(df.at[user_id, "risk_band"]),
+            "risk_reasons": split_reasons(df.at[user_id, "risk_reasons"]),
+        }
 
     def interest_keywords(self, user_id: str) -> list[str]:
         """The customer's interest words, most telling first; [] when the run has none."""
@@ -182,6 +208,54 @@ class Snapshot:
         if plan is not None:
             s = s.assign(action=s["user_id"].map(plan["action"]))
         return s
+
+    def _risk_order(self, bands: tuple[str, ...] | None) -> np.ndarray:
+        r = self.frames.get("risk")
+        if r is None:
+            raise LiucunError(
+                f"run {self.run_id} (as of {self.as_of}) has no risk scores: risk scoring "
+                "is off ([risk] in_run = false in liucun.toml) or the run predates it; "
+                "re-run `liucun run`"
+            )
+        pos = np.arange(len(r))
+        if bands:
+            pos = np.flatnonzero(r["risk_band"].isin(bands).to_numpy())
+        score = pd.to_numeric(r["risk_score"].iloc[pos], errors="coerce").fillna(-1.0)
+        return pos[np.lexsort((r["user_id"].to_numpy()[pos], -score.to_numpy(float)))]
+
+    def risk_count(self, bands: tuple[str, ...] | None = None) -> int:
+        """Accounts scored for risk (in ``bands`` when given); LiucunError without scores."""
+        return len(self.derived(("risk", bands), lambda: self._risk_order(bands)))
+
+    def risk(
+        self, limit: int = 100, bands: tuple[str, ...] | None = None, offset: int = 0
+    ) -> pd.DataFrame:
+        """The riskiest accounts first (risk_score, then user_id), in ``bands`` when given.
+        Ranked once per snapshot and filter; LiucunError when the run scored no risk."""
+        order = self.derived(("risk", bands), lambda: self._risk_order(bands))
+        return self.frames["risk"].iloc[order[offset : offset + limit]].reset_index(drop=True)
+
+    def risk_orders(self, limit: int = 50) -> pd.DataFrame | None:
+        """Flagged orders of the riskiest accounts first (then newest first); None when the
+        run wrote none."""
+        o = self.frames.get("risk_orders")
+        if o is None:
+            return None
+
+        def rank() -> np.ndarray:
+            r = self.frames.get("risk")
+            score = (
+                o["user_id"].map(r["risk_score"]).astype(float).fillna(-1.0).to_numpy()
+                if r is not None
+                else np.zeros(len(o))
+            )
+            ts = pd.to_datetime(o["ts"], errors="coerce")
+            ns = ts.to_numpy("datetime64[ns]").astype("int64").astype(float)
+            newest = np.where(ts.isna().to_numpy(), np.inf, -ns)  # NaT last
+            return np.lexsort((o["order_id"].astype(str).to_numpy(), newest, -score))
+
+        order = self.derived("risk_orders", rank)
+        return o.iloc[order[:limit]].reset_index(drop=True)
 
     def records(self, name: str) -> list[dict[str, Any]]:
         df = self.frames.get(name)

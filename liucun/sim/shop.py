@@ -85,12 +85,17 @@ def build(
     seed: int,
     start: dt.date = DEFAULT_START,
     lang: str = "mixed",
+    abuse_share: float = 0.01,
 ) -> Shop:
-    """Catalogue, customers, calendar and engine for a seed, before any day has run."""
+    """Catalogue, customers, calendar and engine for a seed, before any day has run.
+
+    ``abuse_share`` of the customers are abusers (device rings, refund abusers, card
+    fraud; ``truth/customers.parquet`` ``is_abuser`` / ``abuse_kind``).
+    """
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
     cat = make_catalog(rngs[0], n_items_for(users))
     season = day_multipliers(start, days + holdout_days)
-    cust = make_customers(rngs[1], users, season, cat, lang=lang)
+    cust = make_customers(rngs[1], users, season, cat, lang=lang, abuse_share=abuse_share)
     day0_us = (
         int((dt.datetime.combine(start, dt.time()) - dt.datetime(1970, 1, 1)).total_seconds())
         * 1_000_000
@@ -116,16 +121,19 @@ def simulate(
     seed: int = 7,
     start: dt.date = DEFAULT_START,
     lang: str = "mixed",
+    abuse_share: float = 0.01,
 ) -> SimResult:
     """Simulate a shop and write its canonical files and ground truth under ``out``."""
     if users < 1 or days < 1 or holdout_days < 0:
         raise ValueError("users and days must be positive, holdout days not negative")
     if lang not in ("zh", "en", "mixed"):
         raise ValueError(f"lang must be zh, en or mixed, not {lang!r}")
+    if not 0 <= abuse_share <= 0.5:
+        raise ValueError(f"abuse_share must be in [0, 0.5], not {abuse_share!r}")
     t0 = time.perf_counter()
     out = Path(out)
     total = days + holdout_days
-    shop = build(users, days, holdout_days, seed, start, lang)
+    shop = build(users, days, holdout_days, seed, start, lang, abuse_share)
     cat, cust, season, engine, day0_us = shop.cat, shop.cust, shop.season, shop.engine, shop.day0_us
     rngs = shop.rngs
     for t in range(days):
@@ -181,6 +189,7 @@ def simulate(
         round(time.perf_counter() - t0, 2),
     )
     meta = {k: v for k, v in asdict(result).items() if k not in ("seconds", "out")}
+    meta["abuse_share"] = abuse_share
     meta["actions"] = {k: asdict(a) for k, a in act.ACTIONS.items()}
     (tdir / "simulation.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return result

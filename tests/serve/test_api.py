@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -171,6 +172,101 @@ def test_at_risk(client: TestClient, auth: dict[str, str]) -> None:
     assert client.get("/api/at-risk?limit=0", headers=auth).status_code == 422
 
 
+# -- risk --------------------------------------------------------------------------------
+
+RISK_FIELDS = {"user_id", "risk_score", "risk_band", "risk_reasons", "rule_score", "anomaly"}
+
+
+def _risk(shop: tuple[Path, str]) -> pd.DataFrame:
+    """The run's risk scores, riskiest first (ties by user_id)."""
+    run_json = json.loads((shop[0] / "runs" / shop[1] / "run.json").read_text("utf-8"))
+    assert {"risk", "risk_orders"} <= set(run_json["outputs"])  # the run wrote them
+    risk = pd.read_parquet(shop[0] / "runs" / shop[1] / "risk.parquet")
+    return risk.sort_values(["risk_score", "user_id"], ascending=[False, True], kind="stable")
+
+
+def _reasons(text: str) -> list[str]:
+    return [x for x in str(text).split("; ") if x]
+
+
+def test_risk_needs_a_key(client: TestClient) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        r = client.get("/api/risk", headers=headers)
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+
+
+def test_risk(client: TestClient, auth: dict[str, str], shop: tuple[Path, str]) -> None:
+    risk = _risk(shop)
+    r = client.get("/api/risk?limit=7", headers=auth)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["run_id"] == shop[1] and body["as_of"] == AS_OF.isoformat()
+    assert body["total"] == len(risk)
+    rows = body["rows"]
+    assert len(rows) == 7 and all(set(x) >= RISK_FIELDS for x in rows)
+    values = [x["risk_score"] for x in rows]
+    assert values == sorted(values, reverse=True)
+    assert [x["user_id"] for x in rows] == risk["user_id"].head(7).tolist()
+    top = risk.iloc[0]
+    assert rows[0]["risk_score"] == pytest.approx(top["risk_score"])
+    assert rows[0]["risk_band"] == top["risk_band"] == "high"
+    assert rows[0]["risk_reasons"] == _reasons(top["risk_reasons"]) and rows[0]["risk_reasons"]
+    assert rows[0]["rule_score"] == pytest.approx(top["rule_score"])
+    assert rows[0]["anomaly"] == pytest.approx(top["anomaly"])
+    # The default limit, and paging with offset.
+    assert len(client.get("/api/risk", headers=auth).json()["rows"]) == min(100, len(risk))
+    six = [x["user_id"] for x in client.get("/api/risk?limit=6", headers=auth).json()["rows"]]
+    page = client.get("/api/risk?limit=3&offset=3", headers=auth).json()["rows"]
+    assert [x["user_id"] for x in page] == six[3:]
+    # The band filter.
+    for band in ("high", "medium", "low"):
+        mine = risk[risk["risk_band"] == band]
+        assert len(mine), band  # the simulated shop has accounts in every band
+        got = client.get(f"/api/risk?band={band}&limit=1000", headers=auth).json()
+        assert got["total"] == len(mine)
+        assert [x["user_id"] for x in got["rows"]] == mine["user_id"].head(1000).tolist()
+        assert {x["risk_band"] for x in got["rows"]} == {band}
+    for query in ("limit=0", "limit=1001", "band=purple", "offset=-1"):
+        assert client.get(f"/api/risk?{query}", headers=auth).status_code == 422, query
+    assert client.get("/api/risk?limit=1000", headers=auth).status_code == 200
+
+
+def test_customer_fraud_risk(
+    client: TestClient, auth: dict[str, str], shop: tuple[Path, str]
+) -> None:
+    """fraud_risk is the account's risk; risk_band stays the churn band."""
+    risk = _risk(shop)
+    scores = _scores(shop).set_index("user_id")
+    for row in (risk.iloc[0], risk[risk["risk_band"] == "low"].iloc[0]):
+        p = client.get(f"/api/customers/{row['user_id']}", headers=auth).json()
+        assert p["fraud_risk"] == {
+            "risk_score": pytest.approx(row["risk_score"]),
+            "risk_band": row["risk_band"],
+            "risk_reasons": _reasons(row["risk_reasons"]),
+        }
+        assert p["risk_band"] == scores.loc[row["user_id"], "risk_band"]
+
+
+def test_risk_without_risk_outputs(
+    shop: tuple[Path, str], auth: dict[str, str], tmp_path: Path
+) -> None:
+    """A run made with [risk] in_run = false (or before risk existed): 404, no fraud_risk."""
+    path, run_id = shop
+    ws_path = tmp_path / "old"
+    shutil.copytree(path / "runs" / run_id, ws_path / "runs" / run_id)
+    for name in ("risk.parquet", "risk_orders.parquet"):
+        (ws_path / "runs" / run_id / name).unlink()
+    (ws_path / "runs" / "latest.json").write_text(json.dumps({"run_id": run_id}))
+    shutil.copy(path / "apikeys.json", ws_path / "apikeys.json")
+    c = TestClient(_app(ws_path))
+    r = c.get("/api/risk", headers=auth)
+    assert r.status_code == 404 and "no risk scores" in r.json()["detail"]
+    assert run_id in r.json()["detail"]
+    uid = _scores(shop)["user_id"].iloc[0]
+    p = c.get(f"/api/customers/{uid}", headers=auth)
+    assert p.status_code == 200 and p.json()["fraud_risk"] is None
+
+
 def test_plan(client: TestClient, auth: dict[str, str], shop: tuple[Path, str]) -> None:
     r = client.post("/api/campaigns/plan", headers=auth, json={"budget": 5.0, "rows": 3})
     assert r.status_code == 200, r.text
@@ -193,6 +289,7 @@ def test_openapi_docs(client: TestClient) -> None:
         "/api/events",
         "/api/customers/{user_id}/recommendations",
         "/api/sentiment",
+        "/api/risk",
     } <= set(spec["paths"])
     body = spec["paths"]["/api/sentiment"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["properties"]["texts"]["maxItems"] == 1000
@@ -400,8 +497,9 @@ def test_before_the_first_run(tmp_path: Path) -> None:
     c = TestClient(_app(tmp_path))
     auth = {"Authorization": f"Bearer {KeyStore(tmp_path).create('k')}"}
     assert c.get("/health").json() == {"status": "no run", "run_id": None, "as_of": None}
-    r = c.get("/api/segments", headers=auth)
-    assert r.status_code == 503 and "liucun run" in r.json()["detail"]
+    for route in ("/api/segments", "/api/risk"):
+        r = c.get(route, headers=auth)
+        assert r.status_code == 503 and "liucun run" in r.json()["detail"]
     r = c.post(
         "/api/events", headers=auth, json=[{"user_id": "a", "ts": _now(), "event_type": "view"}]
     )

@@ -47,6 +47,7 @@ PAGES = {
     "customer": (None, False),  # the top customer of the at-risk list
     "campaigns": ("/campaigns", True),
     "reviews": ("/reviews", True),
+    "risk": ("/risk", True),
     "model": ("/model", True),
 }
 

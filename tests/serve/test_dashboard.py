@@ -40,8 +40,9 @@ START = dt.date(2024, 1, 1)
 DAYS = 300
 AS_OF = START + dt.timedelta(days=DAYS)  # the day after the data
 TABLES = ("users", "items", "orders", "order_items", "events", "reviews", "treatments")
-PAGES = ("/", "/segments", "/at-risk", "/campaigns", "/reviews", "/model")
+PAGES = ("/", "/segments", "/at-risk", "/campaigns", "/reviews", "/risk", "/model")
 REVIEW_OUTPUTS = ("item_quality.parquet", "themes.parquet", "topics.json", "interests.parquet")
+RISK_OUTPUTS = ("risk.parquet", "risk_orders.parquet")
 
 
 @pytest.fixture(scope="module")
@@ -384,7 +385,7 @@ def test_reviews_page_without_review_outputs(
     r = c.get(f"/customers/{uid}", headers=auth)
     assert r.status_code == 200 and '<td id="interests">–</td>' in r.text
     # Outputs written but empty (a shop without reviews): the same note.
-    pd.DataFrame(columns=["group", "aspect", "mentions", "review_share", "p_positive_mean",
+    pd.DataFrame(columns=["group", "aspect", "mentions", "review_share", "review_p_positive",
                           "negative_share", "reviews", "keywords"]).to_parquet(
         ws_path / "runs" / run_id / "themes.parquet"
     )  # fmt: skip
@@ -395,6 +396,130 @@ def test_reviews_page_without_review_outputs(
     c = _client(ws_path)
     r = c.get("/reviews", headers=auth)
     assert r.status_code == 200 and EN["reviews_none"] in r.text
+
+
+# -- risk ------------------------------------------------------------------------------
+
+
+def _table(page: str, table_id: str) -> str:
+    m = re.search(rf'<table class="data" id="{table_id}">(.*?)</table>', page, re.S)
+    assert m, table_id
+    return m.group(1)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_risk_page(
+    client: TestClient, auth: dict[str, str], shop: tuple[Path, str], lang: str
+) -> None:
+    run_dir = shop[0] / "runs" / shop[1]
+    run_json = json.loads((run_dir / "run.json").read_text("utf-8"))
+    assert {"risk", "risk_orders"} <= set(run_json["outputs"])  # written by the run
+    stats, plan = run_json["stats"]["risk"], run_json["stats"]["plan"]
+    risk = pd.read_parquet(run_dir / "risk.parquet")
+    orders = pd.read_parquet(run_dir / "risk_orders.parquet")
+    r = client.get(f"/risk?lang={lang}", headers=auth)
+    assert r.status_code == 200
+    page = html.unescape(r.text)
+    words = ZH if lang == "zh" else EN
+    for k in ("risk_title", "rule_hits_title", "risky_accounts_title", "flagged_orders_title"):
+        assert words[k] in page, k
+    assert f'<a href="/risk" class="on">{words["nav_risk"]}</a>' in page
+    assert words["risk_none"] not in page
+    # KPIs: the run's stats, which agree with the parquet files.
+    assert stats["accounts"] == len(risk)
+    assert stats["high"] == int((risk["risk_band"] == "high").sum())
+    assert stats["medium"] == int((risk["risk_band"] == "medium").sum())
+    assert stats["flagged_orders"] == len(orders)
+    kpis = re.search(r'<section class="kpis" id="risk-kpis">(.*?)</section>', page, re.S)
+    shown = dict(
+        (label, value)
+        for value, label in re.findall(
+            r'<div class="k">([^<]*)</div><div class="l">([^<]*)</div>', kpis.group(1)
+        )
+    )
+    assert shown == {
+        words["kpi_risk_accounts"]: f"{len(risk):,}",
+        words["kpi_risk_high"]: f"{stats['high']:,}",
+        words["kpi_risk_medium"]: f"{stats['medium']:,}",
+        words["kpi_flagged_orders"]: f"{len(orders):,}",
+        words["kpi_risky_excluded"]: f"{plan['risky_excluded']:,}",
+    }
+    # Rule hits: every rule of the run, in the table and the chart, counted from the file.
+    hits = {c[5:]: int(risk[c].sum()) for c in risk.columns if re.match(r"rule_(?!score)", c)}
+    assert stats["rule_hits"] == hits and sum(hits.values()) > 0
+    table = _table(page, "rule-hits")
+    got = re.findall(r'<tr data-rule="([^"]*)"><td>([^<]*)</td><td class="n">([^<]*)</td>', table)
+    assert {rule: int(n.replace(",", "")) for rule, _, n in got} == hits
+    assert all(label == i18n.value(lang, rule) for rule, label, _ in got)
+    chart = next(c for c in _chart_data(page) if c["id"] == "rule-hits-chart")
+    assert dict(zip(chart["labels"], chart["datasets"][0]["data"], strict=True)) == {
+        i18n.value(lang, k): v for k, v in hits.items()
+    }
+    # The riskiest accounts: high, then medium, riskiest first, linked to their page.
+    risky = risk[risk["risk_band"].isin(["high", "medium"])].sort_values(
+        ["risk_score", "user_id"], ascending=[False, True], kind="stable"
+    )
+    assert len(risky)
+    table = _table(page, "risk-accounts")
+    ids = re.findall(r'<a href="/customers/([^"]+)">', table)
+    assert ids == risky["user_id"].head(50).tolist()
+    assert re.findall(r'<tr data-band="([^"]*)"', table) == risky["risk_band"].head(50).tolist()
+    top = risky.iloc[0]
+    for reason in top["risk_reasons"].split("; "):
+        assert f"<span>{reason}</span>" in table
+    assert f"{top['risk_score']:.3f}" in table
+    # Flagged orders: the top 50, riskiest accounts first.
+    table = _table(page, "risk-orders")
+    assert table.count("<tr><td>") == min(50, len(orders))
+    score = orders["user_id"].map(risk.set_index("user_id")["risk_score"])
+    first = orders.assign(score=score).sort_values(["score", "ts"], ascending=False).iloc[0]
+    assert re.search(r"<tr><td>([^<]*)</td>", table).group(1) == first["order_id"]
+    # The supervised line only when the run fitted one.
+    assert ('id="supervised"' in page) == ("supervised" in stats)
+
+
+def test_customer_page_shows_fraud_risk(
+    client: TestClient, auth: dict[str, str], shop: tuple[Path, str]
+) -> None:
+    risk = pd.read_parquet(shop[0] / "runs" / shop[1] / "risk.parquet")
+    for band in ("high", "medium", "low"):
+        row = risk[risk["risk_band"] == band].iloc[0]
+        for lang, words in (("en", EN), ("zh", ZH)):
+            r = client.get(f"/customers/{row['user_id']}?lang={lang}", headers=auth)
+            assert r.status_code == 200
+            page = html.unescape(r.text)
+            if band == "low":
+                assert 'id="fraud-risk"' not in page
+                continue
+            block = re.search(r'<div id="fraud-risk">(.*?)</div>', page, re.S).group(1)
+            assert words["fraud_risk"] in block
+            assert f'<span class="band {band}">{i18n.value(lang, band)}</span>' in block
+            reasons = [x for x in row["risk_reasons"].split("; ") if x]
+            assert reasons
+            for reason in reasons:
+                assert f"<li>{reason}</li>" in block
+
+
+def test_risk_page_without_risk_outputs(shop: tuple[Path, str], key: str, tmp_path: Path) -> None:
+    """A run made with [risk] in_run = false, or before risk existed, still renders."""
+    path, run_id = shop
+    ws_path = tmp_path / "old"
+    shutil.copytree(path / "runs" / run_id, ws_path / "runs" / run_id)
+    risky = str(pd.read_parquet(ws_path / "runs" / run_id / "risk.parquet")["user_id"].iloc[0])
+    for name in RISK_OUTPUTS:
+        (ws_path / "runs" / run_id / name).unlink()
+    (ws_path / "runs" / "latest.json").write_text(json.dumps({"run_id": run_id}))
+    shutil.copy(path / "apikeys.json", ws_path / "apikeys.json")
+    c = _client(ws_path)
+    auth = {"Authorization": f"Bearer {key}"}
+    for lang, words in (("en", EN), ("zh", ZH)):
+        r = c.get(f"/risk?lang={lang}", headers=auth)
+        assert r.status_code == 200
+        page = html.unescape(r.text)
+        assert words["risk_none"] in page and 'id="risk-accounts"' not in page
+        assert 'id="chart-data"' not in page
+    r = c.get(f"/customers/{risky}", headers=auth)
+    assert r.status_code == 200 and 'id="fraud-risk"' not in r.text
 
 
 # -- assets and offline ------------------------------------------------------------------
@@ -419,7 +544,7 @@ def test_vendored_chart_library_and_no_external_urls(
                 url,
             )
         assert "http://" not in text and "https://" not in text, page
-        if page in ("/", "/segments", "/campaigns", "/model", "/?lang=zh"):
+        if page in ("/", "/segments", "/campaigns", "/risk", "/model", "/?lang=zh"):
             assert '<script src="/static/chart.umd.min.js"></script>' in text, page
             assert '<script type="application/json" id="chart-data">' in text, page
     assert 'id="cohort-heatmap"' in client.get("/", headers=auth).text
@@ -457,6 +582,9 @@ def test_report_command_writes_a_self_contained_file(shop: tuple[Path, str], tmp
     assert 'id="cohort-heatmap"' in text and "<svg" in text
     assert "Calibration" in text and "At-risk customers" in text
     assert EN["worst_items_title"] in text and EN["topics_title"] in text
+    assert f'<h2 id="risk">{EN["risk_title"]}</h2>' in text
+    risk = pd.read_parquet(shop[0] / "runs" / shop[1] / "risk.parquet")
+    assert f"<td>{risk['user_id'].iloc[0]}</td>" in text  # the riskiest account
     zh = tmp_path / "zh.html"
     res = CliRunner().invoke(
         cli, ["--workspace", str(shop[0]), "report", "--out", str(zh), "--lang", "zh"]
