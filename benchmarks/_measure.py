@@ -44,6 +44,7 @@ def simulate_and_ingest(spec: dict[str, Any]) -> dict[str, Any]:
         days=spec["days"],
         holdout_days=spec["holdout_days"],
         seed=spec["seed"],
+        abuse_share=spec.get("abuse_share", 0.01),
     )
     sim_s = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -51,40 +51,12 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import SIM_TABLES, finite, json_clean, peak_mb
+from _measure import finite, json_clean, peak_mb, simulate_and_ingest
 from _measure import machine as _machine
 from _measure import run_child as _run_child
 
 KINDS = ("multi_account", "refund_abuser", "fraud")
 SCORERS = ("liucun", "isolation_forest", "rules")
-
-
-def child_shop(spec: dict[str, Any]) -> dict[str, Any]:
-    """Simulate the shop (with its abuse share) into ``shop``, ingest it into ``ws``."""
-    import liucun
-    from liucun.sim import simulate
-
-    t0 = time.perf_counter()
-    sim = simulate(
-        spec["shop"],
-        users=spec["users"],
-        days=spec["days"],
-        holdout_days=spec["holdout_days"],
-        seed=spec["seed"],
-        abuse_share=spec["abuse_share"],
-    )
-    sim_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with liucun.Workspace(spec["ws"]) as ws:
-        for table in SIM_TABLES:
-            ws.ingest(table, Path(spec["shop"]) / f"{table}.parquet")
-    return {
-        "start": sim.start,
-        "simulate_seconds": sim_s,
-        "ingest_seconds": time.perf_counter() - t0,
-        "rows": sim.counts,
-        "peak_mem_mb": peak_mb(),
-    }
 
 
 def top_k_hits(y: np.ndarray, s: np.ndarray, k: int) -> float:
@@ -409,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child-arg", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        fn = {"shop": child_shop, "eval": child_eval}[args.child]
+        fn = {"shop": simulate_and_ingest, "eval": child_eval}[args.child]
         print(json.dumps(json_clean(fn(json.loads(args.child_arg)))))
         return 0
     if args.quick:

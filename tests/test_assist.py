@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_llm import FakeLLM
 
 from liucun.assist import HANDOVER, Assistant, assistant_config
 from liucun.config import defaults
@@ -186,43 +185,6 @@ def test_bad_faq_file_names_it(tmp_path: Path, content: str | None, match: str) 
 
 
 # --- LLM mode against a local fake OpenAI-compatible server -------------------------------
-
-
-class FakeLLM:
-    """Records requests; replies with ``content`` (or the HTTP ``status``) to each."""
-
-    def __init__(self, content: str = "", status: int = 200):
-        self.content, self.status = content, status
-        self.requests: list[dict] = []
-        self.auth: list[str | None] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append({"path": self.path, **body})
-                fake.auth.append(self.headers.get("Authorization"))
-                if fake.status != 200:
-                    self.send_error(fake.status)
-                    return
-                msg = {"role": "assistant", "content": fake.content}
-                reply = json.dumps({"choices": [{"message": msg}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
