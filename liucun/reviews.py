@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,23 +82,28 @@ def _corpus_model_file() -> Path:
     return path
 
 
-def _corpus_available() -> bool:
-    import importlib.util
+@lru_cache(maxsize=8)
+def _load(path: str, mtime_ns: int, size: int) -> tuple[SentimentModel, str]:
+    """A model file loaded once per version: a run asks for it at every text stage, and
+    reading plus hashing 10 MB each time would be most of their cost."""
+    from liucun.models.text.sentiment import SentimentModel
 
-    return importlib.util.find_spec("snownlp") is not None
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    return SentimentModel.load(path), f"file-{digest}"
 
 
 def sentiment_model(ws: Workspace) -> tuple[SentimentModel, str]:
     """(the workspace's sentiment model, an id that changes when the model does)."""
+    from liucun.data.samples import is_available
     from liucun.models.text.sentiment import SentimentModel
 
     path = ws.path / MODEL_FILE
-    if not path.exists() and _corpus_available():
+    if not path.exists() and is_available("reviews-zh"):
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_corpus_model_file(), path)
     if path.exists():
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        return SentimentModel.load(path), f"file-{digest}"
+        st = path.stat()
+        return _load(str(path), st.st_mtime_ns, st.st_size)
     return SentimentModel.untrained(), "lexicon"
 
 
@@ -208,17 +213,25 @@ def _top_terms(docs: Sequence[str], k: int) -> list[list[str]]:
     return out
 
 
-def themes(ws: Workspace, as_of: dt.date, by: str = "category") -> pd.DataFrame:
-    """Per group (category, top category or item) and aspect: mentions, share of the
-    group's reviews that mention it, share of those mentions in a negative clause, mean
-    P(positive) of the whole reviews that mention it; plus the group's keywords."""
+def _scored_reviews(ws: Workspace, as_of: dt.date) -> pd.DataFrame:
+    """Reviews before ``as_of`` with their scores (new texts scored first)."""
     from liucun.features.text import scored_reviews
 
+    score_warehouse_texts(ws)
+    return scored_reviews(ws, _cut(as_of))
+
+
+def themes(
+    ws: Workspace, as_of: dt.date, by: str = "category", scored: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per group (category, top category or item) and aspect: mentions, share of the
+    group's reviews that mention it, share of those mentions in a negative clause, mean
+    P(positive) of the whole reviews that mention it; plus the group's keywords.
+    ``scored``: the reviews from ``_scored_reviews`` when the caller has them already."""
     if by not in ("category", "top_category", "item"):
         raise LiucunError(f"themes by {by!r}: expected category, top_category or item")
     cfg = reviews_config(ws)
-    score_warehouse_texts(ws)
-    r = scored_reviews(ws, _cut(as_of))
+    r = (_scored_reviews(ws, as_of) if scored is None else scored).copy()
     cols = ["group", "aspect", "mentions", "review_share", "negative_share",
             "review_p_positive", "reviews", "keywords"]  # fmt: skip
     if r.empty:
@@ -255,14 +268,14 @@ def themes(ws: Workspace, as_of: dt.date, by: str = "category") -> pd.DataFrame:
     return g[cols].reset_index(drop=True)
 
 
-def topics(ws: Workspace, as_of: dt.date) -> list[dict[str, Any]]:
+def topics(
+    ws: Workspace, as_of: dt.date, scored: pd.DataFrame | None = None
+) -> list[dict[str, Any]]:
     """NMF topics over the review texts before ``as_of``: top words, share, sentiment."""
-    from liucun.features.text import scored_reviews
     from liucun.models.text.topics import TopicModel
 
     cfg = reviews_config(ws)
-    score_warehouse_texts(ws)
-    r = scored_reviews(ws, _cut(as_of))
+    r = _scored_reviews(ws, as_of) if scored is None else scored
     if len(r) < 2 * cfg["topics"]:
         return []
     tm = TopicModel(n_topics=cfg["topics"], top_words=cfg["topic_words"]).fit(r["text"].tolist())
@@ -332,11 +345,19 @@ def interests(ws: Workspace, as_of: dt.date) -> pd.DataFrame:
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from liucun.features.items import interactions, item_texts
+    from liucun.features import workspace_tables
+    from liucun.features.interactions import interaction_frame
+    from liucun.features.items import INTEREST_WEIGHTS, item_texts
     from liucun.models.text.tokens import words
 
     cfg = reviews_config(ws)
-    inter = interactions(ws, _cut(as_of), cfg["interest_days"])
+    try:
+        rows = interaction_frame(workspace_tables(ws), as_of, INTEREST_WEIGHTS)
+    except ValueError:  # no events and no order lines: nobody has interests
+        return pd.DataFrame(columns=["user_id", "keywords"])
+    since = pd.Timestamp(_cut(as_of) - dt.timedelta(days=cfg["interest_days"]))
+    rows = rows[pd.to_datetime(rows["ts"]) >= since]
+    inter = rows.groupby(["user_id", "item_id"], as_index=False)["weight"].sum()
     items = item_texts(ws)
     if inter.empty or items.empty:
         return pd.DataFrame(columns=["user_id", "keywords"])
@@ -368,9 +389,10 @@ def write_outputs(ws: Workspace, as_of: dt.date, run_dir: Path) -> dict[str, Any
     out: dict[str, Any] = {}
     q = item_quality(ws, as_of)
     q.to_parquet(run_dir / "item_quality.parquet", index=False)
-    th = themes(ws, as_of, "category")
+    scored = _scored_reviews(ws, as_of)  # one read for themes and topics
+    th = themes(ws, as_of, "category", scored)
     th.to_parquet(run_dir / "themes.parquet", index=False)
-    tp = topics(ws, as_of)
+    tp = topics(ws, as_of, scored)
     (run_dir / "topics.json").write_text(json.dumps(tp, ensure_ascii=False, indent=1), "utf-8")
     it = interests(ws, as_of)
     it.to_parquet(run_dir / "interests.parquet", index=False)

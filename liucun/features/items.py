@@ -1,6 +1,6 @@
-"""Per-item evidence as of a date (reviews, ratings, refunds) and who looked at what.
+"""Per-item evidence as of a date (reviews, ratings, refunds) and the words of each item.
 
-Both read only rows with ts < as_of. Tables that a shop does not have (no reviews, no
+Evidence reads only rows with ts < as_of. Tables that a shop does not have (no reviews, no
 events) give zeros rather than errors, so a shop with orders alone still gets refund rates.
 """
 
@@ -16,7 +16,8 @@ from liucun.features.text import DDL, TABLE
 if TYPE_CHECKING:
     from liucun.workspace import Workspace
 
-# Weight of each kind of interaction with an item, for interest keywords.
+# Weight of each kind of interaction with an item, for interest keywords
+# (``features.interactions.interaction_rows`` reads events and ordered items with them).
 INTEREST_WEIGHTS = {"view": 1.0, "add_to_cart": 2.0, "purchase": 4.0, "review": 4.0, "rate": 4.0}
 
 
@@ -55,27 +56,6 @@ def item_evidence(ws: Workspace, as_of: dt.datetime) -> pd.DataFrame:
         LEFT JOIN s USING (item_id) LEFT JOIN o USING (item_id) LEFT JOIN e USING (item_id)
         ORDER BY ids.item_id""",
         [as_of],
-    ).df()
-
-
-def interactions(ws: Workspace, as_of: dt.datetime, days: int = 180) -> pd.DataFrame:
-    """(user_id, item_id, weight) over the last ``days``: views, carts, purchases, reviews,
-    weighted by INTEREST_WEIGHTS, plus ordered items (purchase weight)."""
-    con = ws.warehouse.con
-    since = as_of - dt.timedelta(days=days)
-    case = " ".join(f"WHEN '{k}' THEN {v}" for k, v in INTEREST_WEIGHTS.items())
-    return con.execute(
-        f"""
-        SELECT user_id, item_id, sum(w) AS weight FROM (
-            SELECT user_id, item_id, CASE event_type::VARCHAR {case} END AS w FROM events
-            WHERE ts >= $1 AND ts < $2 AND item_id IS NOT NULL
-              AND event_type::VARCHAR IN ({", ".join(f"'{k}'" for k in INTEREST_WEIGHTS)})
-            UNION ALL
-            SELECT o.user_id, oi.item_id, {INTEREST_WEIGHTS["purchase"]} AS w
-            FROM orders o JOIN order_items oi USING (order_id)
-            WHERE o.ts >= $1 AND o.ts < $2)
-        GROUP BY user_id, item_id ORDER BY user_id, item_id""",
-        [since, as_of],
     ).df()
 
 
