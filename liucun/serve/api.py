@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -67,16 +68,25 @@ def current_snapshot(request: Request) -> Snapshot:
         raise HTTPException(503, str(e), headers={"Retry-After": "60"}) from None
 
 
-_live_lock = threading.Lock()
+_state_lock = threading.Lock()
+
+
+def _once(state: Any, name: str, make: Callable[[], Any]) -> Any:
+    """``state.<name>``, made by ``make()`` on first use (once, whatever the threads)."""
+    got = getattr(state, name, None)
+    if got is None:
+        with _state_lock:
+            got = getattr(state, name, None)
+            if got is None:
+                got = make()
+                setattr(state, name, got)
+    return got
 
 
 def live_recommender(request: Request) -> LiveRecommender:
     """The app's live recommender, made on first use."""
     state = request.app.state
-    with _live_lock:
-        if getattr(state, "live", None) is None:
-            state.live = LiveRecommender(state.workspace)
-    return state.live
+    return _once(state, "live", lambda: LiveRecommender(state.workspace))
 
 
 async def read_body(request: Request, limit: int = MAX_BODY, what: str = "events") -> bytes:
@@ -172,16 +182,10 @@ class SentimentModels:
         self._seen = self._stat()  # sentiment_model may have just written the file
 
 
-_sentiment_lock = threading.Lock()
-
-
 def sentiment_models(request: Request) -> SentimentModels:
     """The app's sentiment model holder, made on first use (the model loads later)."""
     state = request.app.state
-    with _sentiment_lock:
-        if getattr(state, "sentiment", None) is None:
-            state.sentiment = SentimentModels(state.workspace)
-    return state.sentiment
+    return _once(state, "sentiment", lambda: SentimentModels(state.workspace))
 
 
 Snap = Annotated[Snapshot, Depends(current_snapshot)]
@@ -464,20 +468,17 @@ async def sentiment(request: Request, models: Sentiment) -> s.SentimentList:
     return await run_in_threadpool(_score, models, req.texts)
 
 
-_assistant_lock = threading.Lock()
-
-
 def _assistant(state: Any) -> Any:
     """The shop's assistant, built once per server from liucun.toml's [assist] (about a
     second: jieba and the intent fit); its FAQ and examples files are cached by stat."""
     from liucun.assist import Assistant, assistant_config
     from liucun.workspace import Workspace
 
-    with _assistant_lock:
-        if getattr(state, "assistant", None) is None:
-            ws = Workspace(state.workspace)  # reads liucun.toml; the warehouse stays closed
-            state.assistant = Assistant(assistant_config(ws.config, root=ws.path))
-    return state.assistant
+    def make() -> Any:
+        ws = Workspace(state.workspace)  # reads liucun.toml; the warehouse stays closed
+        return Assistant(assistant_config(ws.config, root=ws.path))
+
+    return _once(state, "assistant", make)
 
 
 def _answer(state: Any, question: str) -> s.AssistAnswer:
