@@ -7,9 +7,10 @@ holdout to 1998-06-30; target "at least one purchase in the holdout". In the sam
 
 - recency: 1 / (1 + days since the last order), a ranking only;
 - bgnbd, paretonbd: our own BG/NBD and Pareto/NBD fits with Gamma-Gamma spend
-  (``liucun.backtest.btyd_predictions``), fitted on the calibration period at day grain;
-- boosted: ``scoring.fit`` + ``scoring.predict`` as ``liucun score`` runs them (it picks a
-  shorter label window itself when history is short and says so in ``plan.why``).
+  (``liucun.backtests.churn.btyd_predictions``), fitted on the calibration period at day grain;
+- boosted: ``liucun.tasks.score.fit_model`` + ``ChurnValueModel.predict`` as ``liucun score``
+  runs them (it picks a shorter label window itself when history is short and says so in
+  ``plan_.why``).
 
 Per model: ROC-AUC, PR-AUC, Brier, capture and lift in the top 5/10/20%, the holdout-count
 MAE on orders and on distinct purchase days (the BTYD protocol counts one transaction per
@@ -133,12 +134,13 @@ def holdout_days(ws: Any, as_of: dt.date, horizon: int) -> Any:
 def run_models(ws: Any, as_of: dt.date, horizon: int, seed: int) -> dict[str, Any]:
     import numpy as np
 
-    from liucun import scoring
-    from liucun.backtest import Predictions, btyd_predictions, evaluate
+    from liucun.backtests.churn import Predictions, btyd_predictions, evaluate
+    from liucun.engines import workspace_tables
     from liucun.evaluate.metrics import regression_metrics
-    from liucun.features import build_features, workspace_tables
+    from liucun.features import build_features
     from liucun.features.btyd import summary_frame
     from liucun.features.labels import label_frame
+    from liucun.tasks.score import fit_model
 
     tables = workspace_tables(ws)
     t0 = time.perf_counter()
@@ -162,10 +164,10 @@ def run_models(ws: Any, as_of: dt.date, horizon: int, seed: int) -> dict[str, An
         preds[kind] = btyd_predictions(summary, feats["user_id"], horizon, kind)
         seconds[kind] = time.perf_counter() - t0
     t0, c0 = time.perf_counter(), _cpu_s()
-    fitted = scoring.fit(tables, as_of, horizon, {"seed": seed})
+    fitted = fit_model(tables, as_of, horizon, {"seed": seed})
     fit_s, fit_cpu = time.perf_counter() - t0, _cpu_s() - c0
     t0 = time.perf_counter()
-    p = scoring.predict(fitted, feats, reasons=False)
+    p = fitted.predict(feats, reasons=False)
     predict_s = time.perf_counter() - t0
     preds["boosted"] = Predictions(
         1.0 - p["p_churn"].to_numpy(),
@@ -186,7 +188,7 @@ def run_models(ws: Any, as_of: dt.date, horizon: int, seed: int) -> dict[str, An
         m["mean_p_purchase"] = float(np.mean(pred.p_purchase))
         m["seconds"] = seconds[name]
         models[name] = m
-    plan = fitted.plan
+    plan = fitted.plan_
     return {
         "customers": len(truth),
         "summary_customers": len(summary),
@@ -208,8 +210,8 @@ def run_models(ws: Any, as_of: dt.date, horizon: int, seed: int) -> dict[str, An
                 "cutoffs": [c.isoformat() for c in plan.cutoffs],
                 "why": plan.why,
             },
-            "validation": fitted.metrics,
-            "stack": fitted.stack,
+            "validation": fitted.metrics_,
+            "stack": fitted.stack_,
         },
     }
 

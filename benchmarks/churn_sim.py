@@ -13,9 +13,9 @@ the holdout. The simulator knows each customer's true chance of buying in the ho
   churn and against the true churn probability; calibration (mean predicted vs mean true);
 - expected_orders against ``expected_orders_h`` (MAE, sum ratio), expected_revenue against
   ``expected_revenue_h`` (Spearman, sum ratio);
-- the same for recency only, BG/NBD and Pareto/NBD (``liucun.backtest.btyd_predictions``)
+- the same for recency only, BG/NBD and Pareto/NBD (``liucun.backtests.churn.btyd_predictions``)
   side by side;
-- timings: fit and score seconds, ``scoring.predict`` on the scored customers, and on
+- timings: fit and score seconds, ``ChurnValueModel.predict`` on the scored customers, and on
   ``--score-rows`` rows (the scored features resampled with replacement, fresh user ids,
   each keeping its source customer's BTYD history) without reasons, and with reasons on
   the first 100,000 of them (target: 1M customers in ≤ 60 s on 2 cores), with peak memory.
@@ -68,10 +68,12 @@ def child_score(spec: dict[str, Any]) -> dict[str, Any]:
     import pandas as pd
 
     import liucun
-    from liucun import scoring
-    from liucun.backtest import btyd_predictions
-    from liucun.features import feature_frame, workspace_tables
+    from liucun.backtests.churn import btyd_predictions
+    from liucun.engines import workspace_tables
+    from liucun.features import feature_frame
     from liucun.features.btyd import summary_frame
+    from liucun.models.churn import ChurnValueModel
+    from liucun.tasks import score as scoring
 
     as_of, H = dt.date.fromisoformat(spec["as_of"]), int(spec["horizon"])
     out = Path(spec["out"])
@@ -83,12 +85,12 @@ def child_score(spec: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         feats = feature_frame(ws, as_of)
         features_s = time.perf_counter() - t0
-        models = scoring.load(res.model_path)
+        model = ChurnValueModel.load(res.model_path)
         t0 = time.perf_counter()
-        p = scoring.predict(models, feats, reasons=False)
+        p = model.predict(feats, reasons=False)
         predict_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        scoring.predict(models, feats, reasons=True)
+        model.predict(feats, reasons=True)
         predict_reasons_s = time.perf_counter() - t0
         tables = workspace_tables(ws)
         summary = summary_frame(tables, as_of)
@@ -130,7 +132,7 @@ def child_score(spec: dict[str, Any]) -> dict[str, Any]:
             "cutoffs": [c.isoformat() for c in plan.cutoffs],
             "why": plan.why,
         },
-        "validation": models.metrics,
+        "validation": model.metrics_,
         "predict_matches_score": bool(
             np.allclose(preds["predict_p_churn"], preds["liucun_p_churn"], equal_nan=True)
         ),
@@ -138,15 +140,15 @@ def child_score(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def child_scale(spec: dict[str, Any]) -> dict[str, Any]:
-    """``scoring.predict`` on N resampled customers, without and then with reasons."""
-    import dataclasses
+    """``ChurnValueModel.predict`` on N resampled customers, without and then with reasons."""
+    import copy
 
     import numpy as np
     import pandas as pd
 
-    from liucun import scoring
+    from liucun.models.churn import ChurnValueModel
 
-    models = scoring.load(Path(spec["model_path"]))
+    model = ChurnValueModel.load(Path(spec["model_path"]))
     feats = pd.read_parquet(spec["features"])
     rows = int(spec["rows"])
     rng = np.random.default_rng(int(spec["seed"]))
@@ -156,22 +158,25 @@ def child_scale(spec: dict[str, Any]) -> dict[str, Any]:
     old_ids = big["user_id"].to_numpy()
     big["user_id"] = new_ids
     # Each new customer keeps its source customer's repeat-purchase history for BTYD.
-    btyd = models.btyd
-    assert btyd is not None and btyd.summary is not None
-    s = btyd.summary.set_index("user_id").reindex(old_ids)
+    btyd = model.btyd_
+    assert btyd.summary_ is not None
+    s = btyd.summary_.set_index("user_id").reindex(old_ids)
     s.index = new_ids.to_numpy()
     s = s[s["frequency"].notna()].rename_axis("user_id").reset_index()
-    big_models = dataclasses.replace(models, btyd=dataclasses.replace(btyd, summary=s))
+    big_btyd = copy.copy(btyd)
+    big_btyd.summary_ = s
+    big_model = copy.copy(model)
+    big_model.btyd_ = big_btyd
     base_peak = _peak_mb()
 
     t0, c0 = time.perf_counter(), _cpu_s()
-    p = scoring.predict(big_models, big, reasons=False)
+    p = big_model.predict(big, reasons=False)
     seconds, cpu = time.perf_counter() - t0, _cpu_s() - c0
     peak = _peak_mb()
     n_reasons = min(rows, REASON_ROWS)
     head = big.iloc[:n_reasons]
     t0, c0 = time.perf_counter(), _cpu_s()
-    r = scoring.predict(big_models, head, reasons=True)
+    r = big_model.predict(head, reasons=True)
     r_seconds, r_cpu = time.perf_counter() - t0, _cpu_s() - c0
     return {
         "rows": rows,
@@ -442,7 +447,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "notes": (
             "auc_gap = oracle AUC (ranking by the true p_purchase_h) - liucun AUC, both "
             "against the realised holdout purchase; score_1m_le_60s is judged only when "
-            "--score-rows >= 1,000,000 (scoring.predict without reasons). Never fatal."
+            "--score-rows >= 1,000,000 (ChurnValueModel.predict without reasons). Never fatal."
         ),
     }
     report["seconds"] = time.perf_counter() - start
@@ -462,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         "--score-rows",
         type=int,
         default=None,
-        help="rows scoring.predict is timed on (1,000,000)",
+        help="rows ChurnValueModel.predict is timed on (1,000,000)",
     )
     ap.add_argument(
         "--quick",

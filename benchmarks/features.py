@@ -168,7 +168,7 @@ def child_ingest(spec: dict[str, Any]) -> dict[str, Any]:
 def child_features(spec: dict[str, Any]) -> dict[str, Any]:
     import liucun
     from liucun.features import FEATURES, feature_frame
-    from liucun.reviews import score_warehouse_texts
+    from liucun.tasks.reviews import score_warehouse_texts
 
     ws = liucun.Workspace(spec["ws"])
     # Review texts are scored once per model (the run's own stage), not per feature build:

@@ -87,7 +87,7 @@ def child_fit(spec: dict[str, Any]) -> dict[str, Any]:
     import pandas as pd
 
     import liucun
-    from liucun.features import workspace_tables
+    from liucun.engines import workspace_tables
     from liucun.features.interactions import consumed_frame, interaction_frame, item_frame
 
     as_of = dt.date.fromisoformat(spec["as_of"])

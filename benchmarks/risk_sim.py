@@ -2,7 +2,7 @@
 
 For each seed it simulates a shop (``--users``, ``--days``, ``--holdout-days``,
 ``--abuse-share`` of the customers abusers: device rings, refund abusers, card fraud),
-ingests it and runs ``liucun.risk.risk_scores(ws, as_of)`` with as_of = the day after the
+ingests it and runs ``liucun.tasks.risk.risk_scores(ws, as_of)`` with as_of = the day after the
 simulated days. Against ``truth/customers.parquet`` ``is_abuser`` (accounts not in the
 truth count as not abusers) it compares, on the same accounts:
 
@@ -112,21 +112,22 @@ def plan_comparison(
 ) -> dict[str, Any]:
     """Per reach, the same budget planned without and with the high band kept out of
     coupons (uplift models fitted once)."""
-    from liucun import planning
-    from liucun.features import feature_frame, workspace_tables
-    from liucun.scoring import score
+    from liucun.engines import workspace_tables
+    from liucun.features import feature_frame
+    from liucun.tasks import plan as planning
+    from liucun.tasks.score import score
 
     H = spec["horizon"]
     t0 = time.perf_counter()
     features = feature_frame(ws, as_of)
     context = score(ws, as_of, H, features=features).scores
     models = planning.fit(workspace_tables(ws), as_of, H, planning.plan_config(ws))
-    _, costs = planning.predict(models, features)
+    _, costs = models.predict(features)
     out: dict[str, Any] = {
         "horizon_days": H,
         "customers": len(features),
         "mean_predicted_cost": float(costs.mean().mean()),
-        "discount_actions": sorted(a for a, x in models.catalog.items() if x.gives_discount),
+        "discount_actions": sorted(a for a, x in models.catalog_.items() if x.gives_discount),
         "fit_seconds": time.perf_counter() - t0,
         "by_reach": {},
     }
@@ -141,7 +142,7 @@ def plan_comparison(
             r = planning.plan(
                 ws, as_of, budget, H, features=features, context=context, risky=risky, models=models
             )
-            m = discount_money(r.plan, models.catalog, abusers, set(high))
+            m = discount_money(r.plan, models.catalog_, abusers, set(high))
             m["risky_excluded"] = r.stats["risky_excluded"]
             m["by_action"] = r.stats["by_action"]
             if effects is not None:
@@ -164,7 +165,7 @@ def child_eval(spec: dict[str, Any]) -> dict[str, Any]:
     import liucun
     from liucun.features.risk import risk_features
     from liucun.models.risk import detector_matrix
-    from liucun.risk import risk_config, risk_scores
+    from liucun.tasks.risk import risk_config, risk_scores
 
     as_of = dt.date.fromisoformat(spec["as_of"])
     truth = pd.read_parquet(

@@ -73,7 +73,7 @@ def child_run(spec: dict[str, Any]) -> dict[str, Any]:
     import pandas as pd
 
     import liucun
-    from liucun.pipeline import run
+    from liucun.pipeline.run import run
 
     t0 = time.perf_counter()
     with liucun.Workspace(spec["ws"]) as ws:

@@ -5,7 +5,7 @@ and plans as of the end of the simulated days with a budget that reaches about `
 of the customers (``reach × customers × the true mean cost of an action``, averaged over
 the actions). Each plan is valued with ``truth/effects.parquet`` (true incremental net revenue
 after discounts, minus contact costs) next to, at the plan's true cost
-(``liucun.evaluate.policy``):
+(``liucun.backtests.policy``):
 
 - risk targeting: the highest p_churn get the most common campaign action;
 - random targeting: random customers, random actions;
@@ -54,12 +54,12 @@ def child_plan(spec: dict[str, Any]) -> dict[str, Any]:
     from scipy.stats import spearmanr
 
     import liucun
-    from liucun import planning
-    from liucun.evaluate.policy import compare, most_common_action
+    from liucun.backtests.policy import compare, most_common_action
     from liucun.evaluate.uplift import true_uplift_gain
     from liucun.features import feature_frame
-    from liucun.scoring import score
     from liucun.sim.actions import ACTIONS
+    from liucun.tasks import plan as planning
+    from liucun.tasks.score import score
 
     shop = Path(spec["shop"])
     effects = pd.read_parquet(shop / "truth" / "effects.parquet")
@@ -81,7 +81,7 @@ def child_plan(spec: dict[str, Any]) -> dict[str, Any]:
         out["plan_seconds"] = time.perf_counter() - t0
         out["plan_cpu_seconds"] = cpu_s() - c0
         out["plan_steps_seconds"] = r.seconds
-        uplift, costs = planning.predict(r.models, features)
+        uplift, costs = r.models.predict(features)
     plan = r.plan
     contact = {k: a.contact_cost for k, a in ACTIONS.items()}
     c = compare(plan, effects, scores, contact, common, seed=spec["seed"])
@@ -137,7 +137,7 @@ def child_plan(spec: dict[str, Any]) -> dict[str, Any]:
 def child_scale(spec: dict[str, Any]) -> dict[str, Any]:
     """The plan step on ``rows`` resampled customers with models fitted once."""
     import liucun
-    from liucun import planning
+    from liucun.tasks import plan as planning
 
     as_of = dt.date.fromisoformat(spec["as_of"])
     feats = pd.read_parquet(spec["features"])
@@ -146,7 +146,7 @@ def child_scale(spec: dict[str, Any]) -> dict[str, Any]:
     big["user_id"] = [f"s{i:08d}" for i in range(len(big))]
     with liucun.Workspace(spec["ws"]) as ws:
         cfg = planning.plan_config(ws)
-        from liucun.features import workspace_tables
+        from liucun.engines import workspace_tables
 
         t0 = time.perf_counter()
         models = planning.fit(workspace_tables(ws), as_of, spec["horizon"], cfg)

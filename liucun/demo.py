@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from liucun.backtests.policy import compare, most_common_action
 from liucun.data.ingest import IngestResult
+from liucun.pipeline.run import run
 from liucun.report import churn_section, summary_report
 from liucun.sim import simulate
+from liucun.sim.actions import ACTIONS
 from liucun.workspace import Workspace
 
 # Ingest order: who and what first, then what they did.
@@ -50,7 +53,6 @@ def run_demo(
     for table in TABLES:
         on_step(f"ingesting {table}")
         results += ws.ingest(table, sim_dir / f"{table}.parquet")
-    from liucun.pipeline import run
 
     as_of = dt.date.fromisoformat(sim.start) + dt.timedelta(days=days)
     on_step(f"running the daily job as of {as_of}")
@@ -103,8 +105,6 @@ def run_demo(
 
 def plan_check(plan: pd.DataFrame, scores: pd.DataFrame, sim_dir: Path, plan_cfg: dict) -> str:
     """The campaign plan's true incremental net revenue next to risk targeting's."""
-    from liucun.evaluate.policy import compare, most_common_action
-    from liucun.sim.actions import ACTIONS
 
     effects = pd.read_parquet(sim_dir / "truth" / "effects.parquet")
     treatments = pd.read_parquet(sim_dir / "treatments.parquet", columns=["action", "arm"])

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from liucun.errors import LiucunError
+from liucun.schema import DERIVED, TABLES
+from liucun.warehouse import sql_str
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -91,7 +93,6 @@ def spark_session(app_name: str = "liucun", cores: str = "*", shuffle_partitions
 
 def export_parquet(ws: Workspace, name: str, path: Path) -> None:
     """One warehouse table to one Parquet file, timestamps as UTC-adjusted instants."""
-    from liucun.data.sources import sql_str
 
     con = ws.warehouse.con
     cols = []
@@ -125,9 +126,6 @@ def spark_tables(ws: Workspace, session: Any = None) -> dict[str, ir.Table]:
     _pyspark()
     import ibis
 
-    from liucun.data.schema import TABLES
-    from liucun.features import DERIVED
-
     if session is None:
         session = spark_session()
     con = ibis.pyspark.connect(session)
@@ -142,3 +140,21 @@ def spark_tables(ws: Workspace, session: Any = None) -> dict[str, ir.Table]:
         session.read.parquet(str(path)).createOrReplaceTempView(name)
         out[name] = con.table(name)
     return out
+
+
+def workspace_tables(ws: Workspace) -> dict[str, ir.Table]:
+    """The canonical tables that hold rows: families needing an empty one are dropped.
+
+    On DuckDB by default; on Spark when ``liucun.toml`` says ``engine = "spark"``.
+    """
+    if workspace_engine(ws) == "spark":
+        return spark_tables(ws)
+
+    # Derived tables (text scores) count too when the warehouse has them.
+    names = [*TABLES, *(n for n in DERIVED if n in ws.warehouse.table_names())]
+    # One query for all: compiling an Ibis count per table costs more than the check.
+    exists = ", ".join(f'EXISTS (SELECT 1 FROM "{name}")' for name in names)
+    # fetchall, not fetchone: DuckDB leaves a partly fetched result open, and the next
+    # query on the connection then fails with ResourceInUseException on large warehouses.
+    (held,) = ws.warehouse.con.execute(f"SELECT {exists}").fetchall()
+    return {name: ws.table(name) for name, has in zip(names, held, strict=True) if has}

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from liucun.errors import LiucunError
+from liucun.evaluate.plots import calibration_svg, lift_svg
+from liucun.pipeline.aggregates import frame_aggregates, load_dashboard
+from liucun.runs import latest_run
+from liucun.serve import i18n
+from liucun.serve.snapshot import Snapshot
 
 
 def _sparkline(values: list[float], width: int = 640, height: int = 120) -> str:
@@ -62,10 +70,6 @@ from {summary["first_order"]} to {summary["last_order"]}</p>
 
 def backtest_report(result: dict[str, Any], path: str | Path) -> Path:
     """The backtest as JSON (tables as records) or self-contained HTML with its plots."""
-    import json
-
-    from liucun.evaluate.plots import calibration_svg, lift_svg
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".json":
@@ -80,8 +84,6 @@ def backtest_report(result: dict[str, Any], path: str | Path) -> Path:
         path.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
         return path
     if path.suffix.lower() not in (".html", ".htm"):
-        from liucun.errors import LiucunError
-
         raise LiucunError(f"{path}: the backtest report is .html or .json")
     title = f"Backtest, horizon {result['horizon_days']} days"
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in result["notes"])
@@ -264,7 +266,6 @@ def _flow_html(t: Any, v: Any, dash: dict[str, Any]) -> str:
 
 
 def _model_html(t: Any, v: Any, dash: dict[str, Any]) -> str:
-    from liucun.evaluate.plots import calibration_svg, lift_svg
 
     m = dash.get("model")
     if not m:
@@ -311,8 +312,6 @@ def _model_html(t: Any, v: Any, dash: dict[str, Any]) -> str:
 
 def _reviews_html(t: Any, run_dir: Path, top: int = 20) -> list[str]:
     """The worst items and the review topics of the run; nothing for a run without them."""
-    import json
-
     out: list[str] = []
     path = run_dir / "item_quality.parquet"
     q = pd.read_parquet(path) if path.exists() else None
@@ -422,14 +421,6 @@ def workspace_report(ws: Any, out: str | Path, lang: str = "en") -> Path:
     No script, stylesheet, font or image is loaded from anywhere: it opens offline and
     can be mailed or archived as it is. ``lang`` is ``en`` or ``zh``.
     """
-    import json
-
-    from liucun.errors import LiucunError
-    from liucun.pipeline import latest_run
-    from liucun.serve import i18n
-    from liucun.serve.aggregates import frame_aggregates, load_dashboard
-    from liucun.serve.snapshot import Snapshot
-
     if lang not in i18n.LANGUAGES:
         raise LiucunError(f"--lang {lang}: expected one of {', '.join(i18n.LANGUAGES)}")
     out = Path(out)

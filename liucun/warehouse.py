@@ -2,23 +2,24 @@
 
 DuckDB (one file in the workspace) is the embedded default. Stages above this line work
 with Ibis table expressions, so the same feature code can run on any Ibis backend (Spark
-when one machine is not enough); only this module and the ingest/feature layers write SQL.
+when one machine is not enough). SQL strings live here and in :mod:`liucun.engines`: the
+few feature queries that need DuckDB itself (JSON attributes, read-only opening) are
+named methods of :class:`Warehouse`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from liucun.data.schema import META_COLUMNS, TABLES
-from liucun.data.sources import sql_str
 from liucun.errors import LiucunError
+from liucun.schema import META_COLUMNS, TABLES, TEXT_SCORES
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -51,6 +52,107 @@ CREATE TABLE IF NOT EXISTS ingests (
 )"""
 
 
+def sql_str(s: str) -> str:
+    """A SQL string literal."""
+    return "'" + str(s).replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _cut(as_of: dt.date) -> str:
+    """``TIMESTAMP '<as_of> 00:00:00'``: 00:00 UTC of the ``as_of`` day as a SQL literal."""
+    return "TIMESTAMP " + sql_str(dt.datetime.combine(as_of, dt.time()).isoformat(sep=" "))
+
+
+def _shared_sql(cols: set[str], attributes: Sequence[str], cut: str) -> str:
+    """(user_id, shared_accounts, shared_signup_days) over the attributes present."""
+    parts = []
+    for a in attributes:
+        if a in cols:
+            value = f"CAST({ident(a)} AS VARCHAR)"
+        elif "attributes" in cols:
+            value = f"json_extract_string(attributes, {sql_str('$.' + a)})"
+        else:
+            continue
+        parts.append(
+            f"SELECT user_id, {sql_str(a)} AS attr, {value} AS value, signup_ts FROM users "
+            f"WHERE (signup_ts IS NULL OR signup_ts < {cut})"
+            + (" AND try(json_valid(attributes))" if a not in cols else "")
+        )
+    if not parts:
+        return (
+            "SELECT NULL::VARCHAR AS user_id, 0 AS shared_accounts, "
+            "NULL::DOUBLE AS shared_signup_days WHERE false"
+        )
+    return f"""
+        WITH v AS ({" UNION ALL ".join(parts)}),
+        v2 AS (SELECT * FROM v WHERE value IS NOT NULL AND value <> ''),
+        g AS (SELECT attr, value, count(DISTINCT user_id) AS n,
+                     date_diff('second', min(signup_ts), max(signup_ts)) / 86400.0 AS span
+              FROM v2 GROUP BY attr, value)
+        SELECT v2.user_id, max(g.n) - 1 AS shared_accounts,
+               min(g.span) FILTER (WHERE g.n > 1) AS shared_signup_days
+        FROM v2 JOIN g USING (attr, value) GROUP BY v2.user_id"""
+
+
+RISK_SQL = """
+        WITH o AS (
+            SELECT order_id, user_id, ts, coalesce(amount, 0)::DOUBLE AS amount,
+                   coalesce(discount, 0)::DOUBLE AS discount, status,
+                   (coupon_code IS NOT NULL OR coalesce(discount, 0) > 0) AS coupon
+            FROM orders WHERE ts < {cut}),
+        o24 AS (
+            SELECT user_id, count(*) OVER (PARTITION BY user_id ORDER BY ts
+                   RANGE BETWEEN INTERVAL 1 DAY PRECEDING AND CURRENT ROW) AS n24
+            FROM o),
+        firsts AS (
+            SELECT user_id, arg_min(discount / nullif(amount + discount, 0), (ts, order_id))
+                   AS first_discount_share, min(ts) AS first_ts
+            FROM o GROUP BY user_id),
+        per AS (
+            SELECT user_id, count(*) AS orders, count(*) FILTER (WHERE coupon) AS coupon_orders,
+                   sum(discount) AS discounts, sum(amount) FILTER (WHERE status = 'paid') AS paid,
+                   count(*) FILTER (WHERE status = 'refunded') AS refunded,
+                   count(*) FILTER (WHERE status = 'refunded' AND coupon) AS coupon_refunded,
+                   count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+                   max(amount) AS amount_max, median(amount) AS amount_median
+            FROM o GROUP BY user_id),
+        shop AS (SELECT quantile_cont(amount, 0.99) AS p99 FROM o),
+        burst AS (SELECT user_id, max(n24) AS max_orders_24h FROM o24 GROUP BY user_id),
+        shared AS ({shared}),
+        ids AS (
+            SELECT user_id FROM per
+            UNION SELECT user_id FROM users WHERE signup_ts IS NULL OR signup_ts < {cut})
+        SELECT ids.user_id,
+               coalesce(per.orders, 0) AS orders,
+               coalesce(per.coupon_orders, 0) AS coupon_orders,
+               per.coupon_orders / nullif(per.orders, 0) AS coupon_share,
+               per.discounts / nullif(coalesce(per.paid, 0) + per.discounts, 0) AS discount_share,
+               coalesce(per.refunded, 0) AS refunded,
+               per.refunded / nullif(per.orders, 0) AS refund_share,
+               coalesce(per.coupon_refunded, 0) AS coupon_refunded,
+               coalesce(per.cancelled, 0) AS cancelled,
+               per.cancelled / nullif(per.orders, 0) AS cancel_share,
+               coalesce(burst.max_orders_24h, 0) AS max_orders_24h,
+               firsts.first_discount_share,
+               date_diff('second', firsts.first_ts, {cut}) / 86400.0 AS days_since_first_order,
+               date_diff('second', u.signup_ts, firsts.first_ts) / 3600.0
+                   AS first_order_hours_after_signup,
+               per.amount_max / nullif(per.amount_median, 0) AS amount_max_ratio,
+               per.amount_max / nullif(shop.p99, 0) AS amount_max_shop_ratio,
+               coalesce(shared.shared_accounts, 0) AS shared_accounts,
+               shared.shared_signup_days
+        FROM ids LEFT JOIN per USING (user_id) LEFT JOIN burst USING (user_id)
+        LEFT JOIN firsts USING (user_id) LEFT JOIN shared USING (user_id)
+        LEFT JOIN (SELECT user_id, min(signup_ts) AS signup_ts FROM users GROUP BY user_id) u
+            USING (user_id)
+        CROSS JOIN shop
+        ORDER BY ids.user_id"""
+
+
 def table_ddl(name: str, history: bool = False) -> str:
     t = TABLES[name]
     cols = [f'"{c.name}" {c.sql_type}' for c in t.columns]
@@ -59,6 +161,22 @@ def table_ddl(name: str, history: bool = False) -> str:
         cols.append("_superseded_at TIMESTAMP")
     target = f"{name}_history" if history else name
     return f"CREATE TABLE IF NOT EXISTS {target} ({', '.join(cols)})"
+
+
+# The derived table of scored review and support texts (written by the text models).
+TEXT_SCORES_DDL = f"""
+CREATE TABLE IF NOT EXISTS {TEXT_SCORES} (
+    _key VARCHAR,
+    source VARCHAR,
+    user_id VARCHAR,
+    ts TIMESTAMP,
+    item_id VARCHAR,
+    lang VARCHAR,
+    p_positive DOUBLE,
+    negative_aspects VARCHAR,
+    aspects VARCHAR,
+    model_id VARCHAR
+)"""
 
 
 class Warehouse:
@@ -142,6 +260,39 @@ class Warehouse:
             )
         return self.ibis.table(name)
 
+    # -- derived tables ---------------------------------------------------------------
+
+    def ensure_text_scores(self) -> None:
+        """Create the derived ``text_scores`` table when it is not there yet."""
+        self.con.execute(TEXT_SCORES_DDL)
+
+    def keep_text_scores(self, model_id: str) -> None:
+        """Drop the scores of every model but ``model_id``: one model scores every row."""
+        self.ensure_text_scores()
+        self.con.execute(f"DELETE FROM {TEXT_SCORES} WHERE model_id IS DISTINCT FROM ?", [model_id])
+
+    def append_text_scores(self, frame: pd.DataFrame) -> int:
+        """Append rows with the columns of ``text_scores``, in one transaction."""
+        self.ensure_text_scores()
+        with self.transaction() as tx:
+            tx.register("_scored", frame)
+            try:
+                tx.execute(
+                    f"INSERT INTO {TEXT_SCORES} SELECT {', '.join(frame.columns)} FROM _scored"
+                )
+            finally:
+                tx.unregister("_scored")
+        return len(frame)
+
+    def frame(self, expr: ir.Table) -> pd.DataFrame:
+        """An Ibis expression over this warehouse as pandas, converted by DuckDB itself.
+
+        ``expr.execute()`` converts through Arrow, which types the columns of an empty
+        result differently (``str`` where DuckDB gives ``object``); this keeps the frames
+        of queries that moved from SQL to Ibis exactly as they were.
+        """
+        return self.con.execute(self.ibis.compile(expr)).df()
+
     def table_names(self) -> list[str]:
         rows = self.con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
@@ -197,6 +348,61 @@ class Warehouse:
             ).fetchall()[0]
             out["text_scores"] = [int(n), zlib.crc32(str(model).encode())]
         return out
+
+    def columns(self, name: str) -> list[str]:
+        """The column names of a warehouse table, in table order."""
+        return [r[0] for r in self.con.execute(f"DESCRIBE {ident(name)}").fetchall()]
+
+    # -- feature queries: what the feature layer cannot say in Ibis --------------------
+    def risk_features(self, as_of: dt.date, attributes: Sequence[str]) -> pd.DataFrame:
+        """The rows of :func:`liucun.features.risk.risk_features`, sorted by user_id.
+
+        DuckDB SQL: shared attributes come from users columns or from keys of the
+        ``attributes`` JSON (rows whose JSON does not parse share nothing), the first
+        order is ``arg_min`` over (ts, order_id), bursts a 24-hour RANGE window.
+        """
+        cut = _cut(as_of)
+        shared = _shared_sql(set(self.columns("users")), attributes, cut)
+        return self.con.execute(RISK_SQL.format(cut=cut, shared=shared)).df()
+
+    def account_labels(self, names: Sequence[str]) -> pd.DataFrame | None:
+        """(user_id, label) of every users row, ordered by user_id: the first of the users
+        columns or ``attributes`` JSON keys ``names`` set, as lowercased text; ``None`` when
+        no such column and no ``attributes`` column exist."""
+        cols = set(self.columns("users"))
+        exprs = [f"CAST({ident(n)} AS VARCHAR)" for n in names if n in cols]
+        if "attributes" in cols:
+            exprs += [
+                f"CASE WHEN try(json_valid(attributes)) THEN "
+                f"json_extract_string(attributes, {sql_str('$.' + n)}) END"
+                for n in names
+            ]
+        if not exprs:
+            return None
+        return self.con.execute(
+            f"SELECT user_id, lower(coalesce({', '.join(exprs)})) AS label "
+            "FROM users ORDER BY user_id"
+        ).df()
+
+    @staticmethod
+    @contextmanager
+    def read_only(path: Path) -> Iterator[tuple[Any, set[str]]]:
+        """(an Ibis backend, the table names) of a warehouse file opened read-only in UTC.
+
+        Never waits for the lock: raises when the file is locked by a writer (a run or an
+        ingest in progress) or was opened with other settings in this process.
+        """
+        import ibis
+
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            con.execute("SET TimeZone='UTC'")
+            rows = con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+            yield ibis.duckdb.from_connection(con), {r[0] for r in rows}
+        finally:
+            con.close()
 
     def summary(self) -> dict[str, Any]:
         """Customers, orders, revenue and date range: the first look at a loaded shop."""

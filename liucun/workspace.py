@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from liucun import config
+from liucun.data.ingest import ingest
+from liucun.errors import LiucunError
 from liucun.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -77,7 +80,6 @@ class Workspace:
         encoding: str | None = None,
     ) -> list[IngestResult]:
         """Validate and load a file idempotently; see :func:`liucun.data.ingest.ingest`."""
-        from liucun.data.ingest import ingest
 
         cfg = self.config["ingest"]
         return ingest(
@@ -106,3 +108,18 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def parse_as_of(value: str | dt.date | None, ws: Workspace) -> dt.date:
+    """``--as-of``: a date; by default the day after the newest row in the warehouse."""
+    if isinstance(value, dt.date):
+        return value
+    if value:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise LiucunError(f"--as-of {value}: expected a date YYYY-MM-DD") from None
+    last = ws.warehouse.last_activity()
+    if last is None:
+        raise LiucunError("the warehouse is empty: ingest data first (see `liucun ingest`)")
+    return last.date() + dt.timedelta(days=1)

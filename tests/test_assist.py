@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fake_llm import FakeLLM
 
-from liucun.assist import HANDOVER, Assistant, assistant_config
 from liucun.config import defaults
 from liucun.errors import LiucunError
 from liucun.models.text.faq import default_faq_path
+from liucun.tasks.assist import HANDOVER, Assistant, assistant_config
 
 KEYS = {"question", "language", "intent", "intent_p", "answers", "handover", "reply", "source"}
 

@@ -19,12 +19,12 @@ import pytest
 from typer.testing import CliRunner
 
 import liucun
-from liucun.campaigns import export_plan, list_campaigns, plan_size, readout
 from liucun.cli import app
 from liucun.decide.experiments import READOUT_COLUMNS
+from liucun.engines import workspace_tables
 from liucun.errors import LiucunError
-from liucun.features import workspace_tables
 from liucun.features.readouts import campaign_frame
+from liucun.tasks.campaigns import export_plan, list_campaigns, plan_size, readout
 
 START = dt.date(2024, 1, 1)
 CAMPAIGN = "cmp-202405"  # sent 2024-05-05; every action has a control group of 8+

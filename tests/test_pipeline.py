@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 import liucun
-from liucun.pipeline import customer_profile, run
+from liucun.pipeline.run import run
 from liucun.sim import simulate
+from liucun.tasks.segments import customer_profile
 
 
 @pytest.fixture(scope="module")

@@ -20,20 +20,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import liucun
+from liucun.engines import workspace_tables
 from liucun.errors import LiucunError
-from liucun.features import feature_frame, workspace_tables
-from liucun.planning import (
-    OUTCOME_COLUMNS,
-    Action,
-    PlanResult,
-    catalog,
-    choose,
-    eligibility,
-    order_value,
-    plan,
-    training_rows,
-)
-from liucun.reviews import ensure_text_scores
+from liucun.features import feature_frame
+from liucun.models.nba import OUTCOME_COLUMNS, Action, catalog, order_value
+from liucun.tasks.plan import PlanResult, choose, eligibility, plan, training_rows
+from liucun.tasks.reviews import ensure_text_scores
 
 START = dt.date(2024, 1, 1)
 DAYS = 300
@@ -522,13 +514,13 @@ def test_plan_holds_out_a_control_share_of_each_action(
 def test_plan_actions_come_from_the_catalog(shop: liucun.Workspace, planned: PlanResult) -> None:
     p = planned.plan
     configured = set(shop.config["plan"]["actions"])
-    cat = planned.models.catalog
+    cat = planned.models.catalog_
     assert configured <= set(cat)
-    assert set(p["action"]) <= set(planned.models.actions) | {"control"}
+    assert set(p["action"]) <= set(planned.models.actions_) | {"control"}
     assert set(p["action"]) - {"control"} <= set(cat)
     assert len(set(p["action"]) - {"control"}) >= 2
     tr = shop.table("treatments").execute()
-    assert set(planned.models.actions) <= set(tr["action"].astype(str))  # randomised history
+    assert set(planned.models.actions_) <= set(tr["action"].astype(str))  # randomised history
 
 
 def test_plan_never_contacts_opted_out_customers(

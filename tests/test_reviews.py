@@ -15,8 +15,15 @@ import pytest
 
 import liucun
 from liucun.features import feature_frame
-from liucun.pipeline import run
-from liucun.reviews import interests, item_quality, score_warehouse_texts, themes, topics
+from liucun.pipeline.run import run
+from liucun.tasks.reviews import (
+    interests,
+    item_quality,
+    reviews_config,
+    score_warehouse_texts,
+    themes,
+    topics,
+)
 
 TABLES = ("users", "items", "orders", "order_items", "events", "reviews", "treatments")
 SIM = {"users": 600, "days": 200, "holdout_days": 0, "seed": 5}
@@ -30,6 +37,14 @@ def shop(simulated_workspace: Callable[..., Path]) -> Path:
     with liucun.Workspace(path) as ws:
         score_warehouse_texts(ws)
     return path
+
+
+def test_reviews_config_defaults_come_from_the_toml(ws: liucun.Workspace) -> None:
+    assert reviews_config(ws) == {
+        "in_run": True, "topics": 8, "topic_words": 8, "keywords": 8, "interest_keywords": 5,
+        "interest_days": 180, "prior_reviews": 5.0, "prior_orders": 20.0,
+        "quality_weights": {"rating": 0.4, "sentiment": 0.3, "refunds": 0.3}, "aspects": {},
+    }  # fmt: skip
 
 
 def test_every_review_text_is_scored_once_per_model(shop: Path) -> None:

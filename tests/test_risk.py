@@ -18,7 +18,7 @@ from sklearn.metrics import average_precision_score
 import liucun
 from liucun.errors import LiucunError
 from liucun.models.risk import DEFAULT_RULES, RiskDetector
-from liucun.risk import OUTPUT_COLUMNS, risk_config, risk_scores
+from liucun.tasks.risk import OUTPUT_COLUMNS, risk_config, risk_scores
 
 TABLES = ("users", "items", "orders", "order_items", "events", "reviews", "treatments")
 START = dt.date(2024, 1, 1)
@@ -164,13 +164,13 @@ def test_labels_train_a_supervised_model_reported_alongside(tmp_path: Path) -> N
 
 
 def test_planner_keeps_the_high_band_out_of_coupons(shop: Path) -> None:
-    from liucun.planning import plan
+    from liucun.tasks.plan import plan
 
     with liucun.Workspace(shop) as ws:
         high = risk_scores(ws, AS_OF).high()
         free = plan(ws, AS_OF, budget=2000.0, risky=[])
         kept = plan(ws, AS_OF, budget=2000.0)  # risky=None: the high band, per liucun.toml
-    cat = kept.models.catalog
+    cat = kept.models.catalog_
     discount = {a for a in cat if cat[a].gives_discount}
     to_risky = kept.plan[kept.plan["user_id"].isin(high)]
     assert not to_risky["action"].isin(discount).any()

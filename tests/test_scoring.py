@@ -20,13 +20,16 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import liucun
-from liucun.backtest import MODELS, Predictions, backtest, btyd_predictions, evaluate
+from liucun.backtests.churn import MODELS, Predictions, backtest, btyd_predictions, evaluate
+from liucun.engines import workspace_tables
 from liucun.errors import LiucunError
-from liucun.features import feature_frame, workspace_tables
+from liucun.features import feature_frame
 from liucun.features.btyd import order_span, summary_frame
 from liucun.features.labels import build_labels
-from liucun.pipeline import DRIFT_FEATURES, alerts, previous_run
-from liucun.scoring import (
+from liucun.pipeline.alerts import DRIFT_FEATURES, alerts
+from liucun.runs import previous_run
+from liucun.sim import simulate
+from liucun.tasks.score import (
     DEFAULT_SCORE_CONFIG,
     ScoreResult,
     model_dir,
@@ -35,7 +38,6 @@ from liucun.scoring import (
     score,
     score_config,
 )
-from liucun.sim import simulate
 
 D = dt.date
 START = D(2024, 1, 1)

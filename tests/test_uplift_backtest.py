@@ -18,10 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 import liucun
-from liucun import planning
-from liucun.cli import app
-from liucun.errors import LiucunError
-from liucun.uplift_backtest import (
+from liucun.backtests.uplift import (
     DECILE_COLUMNS,
     MODELS,
     OUTCOMES,
@@ -30,6 +27,9 @@ from liucun.uplift_backtest import (
     split_contacts,
     write_report,
 )
+from liucun.cli import app
+from liucun.errors import LiucunError
+from liucun.tasks import plan as planning
 
 START = dt.date(2024, 1, 1)
 AS_OF = START + dt.timedelta(days=330)  # 2024-11-26, the day after the data
@@ -84,7 +84,7 @@ def test_counts_match_the_held_out_campaign(shop: Path, result) -> None:
 
 def test_no_leakage_into_the_test_period(shop: Path, result) -> None:
     with liucun.Workspace(shop) as ws:
-        from liucun.features import workspace_tables
+        from liucun.engines import workspace_tables
 
         rows = planning.training_rows(workspace_tables(ws), AS_OF, HORIZON, 14)
     train, test, start = split_contacts(rows, HORIZON, 1)

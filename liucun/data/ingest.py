@@ -19,11 +19,11 @@ from pathlib import Path
 import duckdb
 
 from liucun.data.adapters import get_adapter
-from liucun.data.schema import Table, get_table
-from liucun.data.sources import SourceOptions, column_types, ident, sql_str
+from liucun.data.sources import SourceOptions, column_types, ident
 from liucun.data.validate import validated_select
 from liucun.errors import LiucunError, SourceError, StrictRejected
-from liucun.warehouse import Warehouse
+from liucun.schema import Table, get_table
+from liucun.warehouse import Warehouse, sql_str
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from liucun.errors import SourceError
+from liucun.warehouse import ident, sql_str
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,16 +32,6 @@ class SourceOptions:
     tz: str = "UTC"
     sep: str | None = None
     encoding: str | None = None
-
-
-def sql_str(s: str) -> str:
-    """A SQL string literal."""
-    return "'" + str(s).replace("'", "''") + "'"
-
-
-def ident(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def detect_format(path: Path) -> str:

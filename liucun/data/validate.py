@@ -8,8 +8,9 @@ the engine; Python only writes the expressions.
 
 from __future__ import annotations
 
-from liucun.data.schema import Column, Table
-from liucun.data.sources import ident, sql_str
+from liucun.data.sources import ident
+from liucun.schema import Column, Table
+from liucun.warehouse import sql_str
 
 # Tried in order after ISO-8601 (which TIMESTAMPTZ casting reads, with or without offset).
 TS_FORMATS = (

@@ -8,7 +8,7 @@ Plain numpy / scipy functions over arrays or one pandas frame; no warehouse, no 
 * :func:`cuped`: the same difference after CUPED variance reduction with a pre-period
   covariate (Deng et al., 2013).
 * :func:`readout`: one row per action over an exposure frame (``arm`` = ``"treatment"`` /
-  ``"control"``, as in ``liucun.data.schema``).
+  ``"control"``, as in ``liucun.schema``).
 * :func:`sample_size`, :func:`sample_size_mean`, :func:`minimum_detectable_effect`:
   planning, two-sided tests, normal approximation.
 

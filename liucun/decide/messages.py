@@ -23,6 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from liucun import config
+from liucun.config import deep_merge
 from liucun.errors import LiucunError
 
 LANGUAGES = ("zh", "en")
@@ -33,73 +35,65 @@ def _t(subject: str, body: str) -> dict[str, str]:
     return {"subject": subject, "body": body}
 
 
-DEFAULT_MESSAGES_CONFIG: dict[str, Any] = {
-    "language": "en",
-    "shop_name": "our shop",
-    "max_items": 3,
-    "templates": {
-        "fixed": {
-            "zh": _t(
-                "好久不见！{shop}送您一张{discount}优惠券",
-                "好久不见！{reason_line}送您一张{discount}优惠券，下次下单直接抵扣。"
-                "{items}期待您回来逛逛～",
-            ),
-            "en": _t(
-                "A coupon from {shop}: {discount} your next order",
-                "Hi there! {reason_line}Here's a coupon for {discount} your next order. "
-                "{items}Hope to see you soon!",
-            ),
-        },
-        "pct": {
-            "zh": _t(
-                "{shop}送您一张{discount}券，等您回来",
-                "好久不见！{reason_line}为您准备了一张{discount}券，挑喜欢的慢慢逛。{items}",
-            ),
-            "en": _t(
-                "A treat from {shop}: {discount} your next order",
-                "Hi there! {reason_line}Enjoy {discount} your next order, on us. "
-                "{items}See you soon!",
-            ),
-        },
-        "free_shipping": {
-            "zh": _t(
-                "{shop}：您的下一单我们包邮",
-                "想您啦！{reason_line}您的下一单我们包邮，想买的放心下单。{items}",
-            ),
-            "en": _t(
-                "Free shipping on your next order at {shop}",
-                "Hi there! {reason_line}Your next order ships free. {items}Happy shopping!",
-            ),
-        },
-        "reco_push": {
-            "zh": _t(
-                "{shop}为您挑了几件好物",
-                "好久不见！{reason_line}{items}有空来看看，说不定有您喜欢的～",
-            ),
-            "en": _t(
-                "Picked for you at {shop}",
-                "Hi there! {reason_line}{items}Take a look when you have a moment.",
-            ),
-        },
-        "generic": {
-            "zh": _t(
-                "{shop}想您了",
-                "好久不见！{reason_line}{items}欢迎随时回来逛逛，我们一直都在。",
-            ),
-            "en": _t(
-                "We miss you at {shop}",
-                "Hi there! {reason_line}{items}Come back any time, we'd love to see you.",
-            ),
-        },
+# Per action kind (and "kind@segment" where a user adds one) and language; the settings
+# around them are [plan.messages] of liucun.toml.
+TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
+    "fixed": {
+        "zh": _t(
+            "好久不见！{shop}送您一张{discount}优惠券",
+            "好久不见！{reason_line}送您一张{discount}优惠券，下次下单直接抵扣。"
+            "{items}期待您回来逛逛～",
+        ),
+        "en": _t(
+            "A coupon from {shop}: {discount} your next order",
+            "Hi there! {reason_line}Here's a coupon for {discount} your next order. "
+            "{items}Hope to see you soon!",
+        ),
     },
-    "llm": {
-        "base_url": "",
-        "model": "",
-        "api_key_env": "LIUCUN_LLM_API_KEY",
-        "timeout_s": 20,
-        "max_customers": 200,
+    "pct": {
+        "zh": _t(
+            "{shop}送您一张{discount}券，等您回来",
+            "好久不见！{reason_line}为您准备了一张{discount}券，挑喜欢的慢慢逛。{items}",
+        ),
+        "en": _t(
+            "A treat from {shop}: {discount} your next order",
+            "Hi there! {reason_line}Enjoy {discount} your next order, on us. {items}See you soon!",
+        ),
+    },
+    "free_shipping": {
+        "zh": _t(
+            "{shop}：您的下一单我们包邮",
+            "想您啦！{reason_line}您的下一单我们包邮，想买的放心下单。{items}",
+        ),
+        "en": _t(
+            "Free shipping on your next order at {shop}",
+            "Hi there! {reason_line}Your next order ships free. {items}Happy shopping!",
+        ),
+    },
+    "reco_push": {
+        "zh": _t(
+            "{shop}为您挑了几件好物",
+            "好久不见！{reason_line}{items}有空来看看，说不定有您喜欢的～",
+        ),
+        "en": _t(
+            "Picked for you at {shop}",
+            "Hi there! {reason_line}{items}Take a look when you have a moment.",
+        ),
+    },
+    "generic": {
+        "zh": _t(
+            "{shop}想您了",
+            "好久不见！{reason_line}{items}欢迎随时回来逛逛，我们一直都在。",
+        ),
+        "en": _t(
+            "We miss you at {shop}",
+            "Hi there! {reason_line}{items}Come back any time, we'd love to see you.",
+        ),
     },
 }
+DEFAULT_MESSAGES_CONFIG: dict[str, Any] = deep_merge(
+    config.section("plan.messages"), {"templates": TEMPLATES}
+)
 
 _LINES = {  # sentences that vanish when the customer has no reasons / items
     "reason": {"zh": "注意到您最近{x}，特地来问候一下。", "en": "It's been a while ({x}). "},
@@ -108,17 +102,10 @@ _LINES = {  # sentences that vanish when the customer has no reasons / items
 }
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def messages_config(plan_cfg: Mapping[str, Any]) -> dict:
     """The [plan.messages] overrides on the defaults, plus the plan's action catalog, checked
     here so a bad template fails before a campaign runs rather than mid-draft."""
-    cfg = _merge(DEFAULT_MESSAGES_CONFIG, plan_cfg.get("messages") or {})
+    cfg = deep_merge(DEFAULT_MESSAGES_CONFIG, plan_cfg.get("messages") or {})
     cfg.setdefault("actions", dict(plan_cfg.get("actions") or {}))
     _check_language(cfg["language"], "plan.messages.language")
     for key, langs in cfg["templates"].items():

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from liucun.evaluate.backtest import parse_cutoffs, rolling_cutoffs, summarise_backtest
+from liucun.evaluate.drift import psi, psi_table
 from liucun.evaluate.metrics import (
     calibration_table,
     classification_metrics,
     expected_calibration_error,
     lift_capture,
     lift_curve,
-    psi,
-    psi_table,
     regression_metrics,
     top_share,
 )
 from liucun.evaluate.plots import calibration_svg, lift_svg
 from liucun.evaluate.ranking import ranking_metrics, recommendation_lists
+from liucun.evaluate.splits import parse_cutoffs, rolling_cutoffs, summarise_backtest
 
 __all__ = [
     "calibration_svg",

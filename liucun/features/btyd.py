@@ -15,9 +15,12 @@ import datetime as dt
 from collections.abc import Mapping
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from liucun.features.base import as_of_value, before, days_between
+
+WEEK = 7.0  # days: the models are fitted in weeks
 
 
 def btyd_summary(tables: Mapping[str, ir.Table], as_of: dt.date | dt.datetime | str) -> ir.Table:
@@ -41,7 +44,9 @@ def btyd_summary(tables: Mapping[str, ir.Table], as_of: dt.date | dt.datetime | 
         frequency=repeat,
         recency=days_between(g.last, g.first),
         T=days_between(cut, g.first),
-        monetary=(g.total - g.first_value) / repeat.nullif(0),
+        # Rounded like the features: DuckDB's parallel sum differs in its last bits from run
+        # to run, and Gamma-Gamma (then every model stacked on it) would follow it.
+        monetary=((g.total - g.first_value) / repeat.nullif(0)).round(10),
     )
 
 
@@ -62,3 +67,21 @@ def order_span(
     if pd.isna(row["first"]):
         return None, None
     return pd.Timestamp(row["first"]).date(), pd.Timestamp(row["last"]).date()
+
+
+def in_weeks(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frequency, recency, T) of the summary as BG/NBD and Pareto/NBD take them: in weeks,
+    with T kept above zero (the likelihoods take its log)."""
+    return (
+        summary["frequency"].to_numpy(dtype=float),
+        summary["recency"].to_numpy(dtype=float) / WEEK,
+        np.maximum(summary["T"].to_numpy(dtype=float) / WEEK, 1e-6),
+    )
+
+
+def repeat_spend(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Gamma-Gamma inputs (frequency, monetary): repeat days with no paid value count as no
+    repeat spend."""
+    m = summary["monetary"].fillna(0).to_numpy(dtype=float)
+    f = np.where(m > 0, summary["frequency"].to_numpy(dtype=float), 0.0)
+    return f, np.where(m > 0, m, 0.0)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+import ibis
 import pandas as pd
 
-from liucun.features.text import DDL, TABLE
+from liucun.features.text import scores_table
 
 if TYPE_CHECKING:
     from liucun.workspace import Workspace
@@ -25,44 +26,53 @@ def item_evidence(ws: Workspace, as_of: dt.datetime) -> pd.DataFrame:
     """One row per item in ``items`` (or seen in orders/reviews): category, reviews,
     ratings, text sentiment, orders containing it and how many of those were refunded,
     and refund events naming it."""
-    con = ws.warehouse.con
-    con.execute(DDL)
-    return con.execute(
-        f"""
-        WITH r AS (
-            SELECT item_id, count(*) AS reviews, count(rating) AS rated,
-                   avg(rating::DOUBLE) AS rating_mean
-            FROM reviews WHERE ts < $1 AND item_id IS NOT NULL GROUP BY item_id),
-        s AS (
-            SELECT item_id, count(*) AS scored, avg(p_positive) AS sentiment_mean
-            FROM {TABLE} WHERE source = 'review' AND ts < $1 AND item_id IS NOT NULL
-            GROUP BY item_id),
-        o AS (
-            SELECT oi.item_id, count(DISTINCT o.order_id) AS orders,
-                   count(DISTINCT o.order_id) FILTER (WHERE o.status = 'refunded') AS refunded
-            FROM order_items oi JOIN orders o USING (order_id)
-            WHERE o.ts < $1 GROUP BY oi.item_id),
-        e AS (
-            SELECT item_id, count(*) AS refund_events FROM events
-            WHERE event_type = 'refund' AND ts < $1 AND item_id IS NOT NULL GROUP BY item_id),
-        ids AS (
-            SELECT item_id FROM items UNION SELECT item_id FROM r UNION SELECT item_id FROM o)
-        SELECT ids.item_id, coalesce(i.category, '') AS category,
-               coalesce(r.reviews, 0) AS reviews, coalesce(r.rated, 0) AS rated, r.rating_mean,
-               coalesce(s.scored, 0) AS scored, s.sentiment_mean,
-               coalesce(o.orders, 0) AS orders, coalesce(o.refunded, 0) AS refunded,
-               coalesce(e.refund_events, 0) AS refund_events
-        FROM ids LEFT JOIN items i USING (item_id) LEFT JOIN r USING (item_id)
-        LEFT JOIN s USING (item_id) LEFT JOIN o USING (item_id) LEFT JOIN e USING (item_id)
-        ORDER BY ids.item_id""",
-        [as_of],
-    ).df()
+    cut = ibis.literal(as_of, type="timestamp")
+    rv, s = ws.table("reviews"), scores_table(ws)
+    rv = rv.filter((rv.ts < cut) & rv.item_id.notnull())
+    r = rv.group_by("item_id").aggregate(
+        reviews=rv.count(), rated=rv.rating.count(), rating_mean=rv.rating.cast("float64").mean()
+    )
+    s = s.filter((s.source == "review") & (s.ts < cut) & s.item_id.notnull())
+    s = s.group_by("item_id").aggregate(scored=s.count(), sentiment_mean=s.p_positive.mean())
+    li, o = ws.table("order_items"), ws.table("orders")
+    j = li.join(o, li.order_id == o.order_id)
+    j = j.select(item_id=li.item_id, order_id=o.order_id, status=o.status, ts=o.ts)
+    j = j.filter(j.ts < cut)
+    o = j.group_by("item_id").aggregate(
+        orders=j.order_id.nunique(), refunded=j.order_id.nunique(where=j.status == "refunded")
+    )
+    e = ws.table("events")
+    e = e.filter((e.event_type == "refund") & (e.ts < cut) & e.item_id.notnull())
+    e = e.group_by("item_id").aggregate(refund_events=e.count())
+    i = ws.table("items")
+    ids = ibis.union(i.select("item_id"), r.select("item_id"), o.select("item_id"), distinct=True)
+    t = (
+        ids.left_join(i, ids.item_id == i.item_id)
+        .left_join(r, ids.item_id == r.item_id)
+        .left_join(s, ids.item_id == s.item_id)
+        .left_join(o, ids.item_id == o.item_id)
+        .left_join(e, ids.item_id == e.item_id)
+    )
+    out = t.select(
+        item_id=ids.item_id,
+        category=i.category.fill_null(""),
+        reviews=r.reviews.fill_null(0),
+        rated=r.rated.fill_null(0),
+        rating_mean=r.rating_mean,
+        scored=s.scored.fill_null(0),
+        sentiment_mean=s.sentiment_mean,
+        orders=o.orders.fill_null(0),
+        refunded=o.refunded.fill_null(0),
+        refund_events=e.refund_events.fill_null(0),
+    )
+    return ws.warehouse.frame(out.order_by("item_id"))
 
 
 def item_texts(ws: Workspace) -> pd.DataFrame:
     """item_id with the words that describe it: category path parts, brand, title."""
-    return ws.warehouse.con.execute(
-        """SELECT item_id, concat_ws(' ', replace(coalesce(category, ''), '/', ' '),
-                  coalesce(brand, ''), coalesce(title, ''), coalesce(description, '')) AS text
-           FROM items ORDER BY item_id"""
-    ).df()
+    i = ws.table("items")
+    parts = [i.category.fill_null("").replace("/", " "), i.brand.fill_null(""),
+             i.title.fill_null(""), i.description.fill_null("")]  # fmt: skip
+    return ws.warehouse.frame(
+        i.select("item_id", text=ibis.literal(" ").join(parts)).order_by("item_id")
+    )

@@ -8,13 +8,17 @@ several ages), so a model learns from the same kind of rows it later scores.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from liucun.features.base import as_of_value
+from liucun.features.build import build_features
+
+LABELS = ("purchased", "orders_h", "revenue_h", "active")
+"""The columns :func:`label_frame` adds: never model inputs."""
 
 
 def build_labels(
@@ -79,18 +83,58 @@ def label_frame(
     return out
 
 
+def snapshot_frame(
+    tables: Mapping[str, ir.Table],
+    as_of: dt.date,
+    horizon_days: int,
+    churn_event: str = "purchase",
+    *,
+    add: Callable[[pd.DataFrame, dt.date], pd.DataFrame] | None = None,
+    sort: bool = False,
+    arrow: bool = False,
+) -> pd.DataFrame:
+    """One snapshot: the features at ``as_of``, then ``add``'s columns (model outputs
+    fitted at that cutoff, such as the BTYD features), then the labels of the window after.
+
+    ``sort`` orders the customers by user_id first; ``arrow`` reads the features through
+    Arrow instead of ``execute()`` (the same frame on DuckDB, and faster).
+    """
+    expr = build_features(tables, as_of)
+    f = expr.to_pyarrow().to_pandas() if arrow else expr.execute()
+    if sort:
+        f = f.sort_values("user_id", kind="stable").reset_index(drop=True)
+    if add is not None:
+        f = add(f, as_of)
+    return label_frame(f, tables, as_of, horizon_days, churn_event)
+
+
+def training_snapshots(
+    tables: Mapping[str, ir.Table],
+    cutoffs: Iterable[dt.date],
+    horizon_days: int,
+    churn_event: str = "purchase",
+    *,
+    add: Callable[[pd.DataFrame, dt.date], pd.DataFrame] | None = None,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> pd.DataFrame:
+    """:func:`snapshot_frame` at each cutoff, stacked in the cutoffs' order with an
+    ``as_of`` column first: the rows the churn and value models learn from."""
+
+    frames = []
+    for cut in cutoffs:
+        on_step(f"snapshot {cut} (labels over {horizon_days} days)")
+        f = snapshot_frame(tables, cut, horizon_days, churn_event, add=add)
+        f.insert(0, "as_of", pd.Timestamp(cut))
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
 def snapshots(
     tables: Mapping[str, ir.Table],
     cutoffs: Iterable[dt.date],
     horizon_days: int,
 ) -> pd.DataFrame:
     """Features and labels at each cutoff, stacked, with an ``as_of`` column."""
-    from liucun.features import build_features
 
-    frames = []
-    for cut in cutoffs:
-        f = build_features(tables, cut).execute()
-        f = label_frame(f, tables, cut, horizon_days)
-        f.insert(0, "as_of", pd.Timestamp(cut))
-        frames.append(f)
-    return pd.concat(frames, ignore_index=True).sort_values(["as_of", "user_id"], kind="stable")
+    snap = training_snapshots(tables, cutoffs, horizon_days)
+    return snap.sort_values(["as_of", "user_id"], kind="stable")

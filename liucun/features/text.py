@@ -6,46 +6,65 @@ the user gives), so a review's score is known from the moment it is written: the
 family reads it with the review's own timestamp, and ``ts < as_of`` keeps it point in time.
 ``text_scores`` is derived data: it is rebuilt when the sentiment model changes
 (``model_id``), and never ingested or exported as a canonical table.
+
+The reads are Ibis expressions; the writes (creating the table, dropping another model's
+scores, appending new ones) are the warehouse's own.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
+import ibis
+import ibis.expr.types as ir
 import pandas as pd
+
+from liucun.schema import TEXT_SCORES
 
 if TYPE_CHECKING:
     from liucun.workspace import Workspace
 
-TABLE = "text_scores"
-DDL = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    _key VARCHAR,
-    source VARCHAR,
-    user_id VARCHAR,
-    ts TIMESTAMP,
-    item_id VARCHAR,
-    lang VARCHAR,
-    p_positive DOUBLE,
-    negative_aspects VARCHAR,
-    aspects VARCHAR,
-    model_id VARCHAR
-)"""
-
-# Support events carry their text, when they have one, in properties.text or .message.
-_SUPPORT_TEXT = "coalesce(json_extract_string(properties, '$.text'), " \
-    "json_extract_string(properties, '$.message'))"  # fmt: skip
+TABLE = TEXT_SCORES
+COLUMNS = ("_key", "source", "user_id", "ts", "item_id", "lang", "p_positive",
+           "negative_aspects", "aspects", "model_id")  # fmt: skip
 
 
-def _texts_sql() -> str:
-    return f"""
-        SELECT _key, 'review' AS source, user_id, ts, item_id, text
-        FROM reviews WHERE text IS NOT NULL AND trim(text) <> ''
-        UNION ALL
-        SELECT _key, 'support' AS source, user_id, ts, item_id, {_SUPPORT_TEXT} AS text
-        FROM events
-        WHERE event_type = 'support' AND properties IS NOT NULL
-          AND try(json_valid(properties)) AND {_SUPPORT_TEXT} IS NOT NULL"""
+@ibis.udf.scalar.builtin
+def trim(s: str) -> str:  # type: ignore[empty-body]
+    """SQL's ``trim``: spaces only, on DuckDB and Spark (Ibis's ``strip`` takes all
+    whitespace, which would let a review of only a newline through)."""
+
+
+def _json_text(doc: ir.JSONValue, key: str) -> ir.StringValue:
+    """The value under ``key`` of a JSON object as text (NULL when absent or JSON null),
+    as DuckDB's ``json_extract_string``: a string unquoted, anything else as JSON text."""
+    v = doc[key]
+    raw = v.cast("string")
+    return ibis.cases((raw == "null", ibis.null("string")), else_=ibis.coalesce(v.str, raw))
+
+
+def text_rows(ws: Workspace) -> ir.Table:
+    """(_key, source, user_id, ts, item_id, text) of every review with text and every support
+    event whose properties carry one in ``text`` or ``message``."""
+    r = ws.table("reviews")
+    r = r.filter(r.text.notnull() & (trim(r.text) != ""))
+    reviews = r.select("_key", source=ibis.literal("review"), user_id=r.user_id, ts=r.ts,
+                       item_id=r.item_id, text=r.text)  # fmt: skip
+    e = ws.table("events")
+    doc = e.properties.try_cast("json")
+    said = ibis.coalesce(_json_text(doc, "text"), _json_text(doc, "message"))
+    e = e.filter((e.event_type == "support") & e.properties.notnull() & doc.notnull())
+    e = e.mutate(text=said).filter(lambda t: t.text.notnull())
+    support = e.select("_key", source=ibis.literal("support"), user_id=e.user_id, ts=e.ts,
+                       item_id=e.item_id, text=e.text)  # fmt: skip
+    return reviews.union(support, distinct=False)
+
+
+def scores_table(ws: Workspace) -> ir.Table:
+    """``text_scores`` as Ibis (created empty when nothing was scored yet)."""
+    ws.warehouse.ensure_text_scores()
+    return ws.table(TABLE)
 
 
 def unscored_texts(ws: Workspace, model_id: str) -> pd.DataFrame:
@@ -53,44 +72,34 @@ def unscored_texts(ws: Workspace, model_id: str) -> pd.DataFrame:
 
     Scores from another model are dropped first: one model scores every row.
     """
-    con = ws.warehouse.con
-    con.execute(DDL)
-    con.execute(f"DELETE FROM {TABLE} WHERE model_id IS DISTINCT FROM ?", [model_id])
-    return con.execute(
-        f"""SELECT t.* FROM ({_texts_sql()}) t
-            ANTI JOIN {TABLE} s ON s._key = t._key AND s.source = t.source
-            ORDER BY t.source, t._key"""
-    ).df()
+    ws.warehouse.keep_text_scores(model_id)
+    t = text_rows(ws)
+    s = ws.table(TABLE)
+    todo = t.anti_join(s, [t._key == s._key, t.source == s.source])
+    return ws.warehouse.frame(todo.order_by(["source", "_key"]))
 
 
 def store_text_scores(ws: Workspace, scores: pd.DataFrame) -> int:
     """Append scored rows (the columns of ``text_scores``); returns how many."""
     if scores.empty:
         return 0
-    con = ws.warehouse.con
-    con.execute(DDL)
-    cols = ["_key", "source", "user_id", "ts", "item_id", "lang", "p_positive",
-            "negative_aspects", "aspects", "model_id"]  # fmt: skip
-    frame = scores[cols]
-    with ws.warehouse.transaction() as tx:
-        tx.register("_scored", frame)
-        try:
-            tx.execute(f"INSERT INTO {TABLE} SELECT {', '.join(cols)} FROM _scored")
-        finally:
-            tx.unregister("_scored")
-    return len(frame)
+    return ws.warehouse.append_text_scores(scores[list(COLUMNS)])
 
 
 def scored_reviews(ws: Workspace, as_of: object) -> pd.DataFrame:
     """Scored reviews written before ``as_of`` with their rating, item and category."""
-    con = ws.warehouse.con
-    con.execute(DDL)
-    return con.execute(
-        f"""SELECT s.user_id, s.ts, s.item_id, s.lang, s.p_positive, s.aspects,
-                   s.negative_aspects, r.rating, r.text, i.category
-            FROM {TABLE} s JOIN reviews r ON r._key = s._key
-            LEFT JOIN items i ON i.item_id = s.item_id
-            WHERE s.source = 'review' AND s.ts < ?
-            ORDER BY s.ts, s.user_id, s._key""",
-        [pd.Timestamp(as_of).to_pydatetime()],
-    ).df()
+    cut = ibis.literal(_timestamp(as_of), type="timestamp")
+    s, r, i = scores_table(ws), ws.table("reviews"), ws.table("items")
+    s = s.filter((s.source == "review") & (s.ts < cut))
+    j = s.join(r, s._key == r._key).left_join(i, s.item_id == i.item_id)
+    out = j.select(
+        user_id=s.user_id, ts=s.ts, item_id=s.item_id, lang=s.lang, p_positive=s.p_positive,
+        aspects=s.aspects, negative_aspects=s.negative_aspects, rating=r.rating,
+        text=r.text, category=i.category, _key=s._key,
+    )  # fmt: skip
+    out = out.order_by(["ts", "user_id", "_key"]).drop("_key")
+    return ws.warehouse.frame(out)
+
+
+def _timestamp(as_of: object) -> dt.datetime:
+    return pd.Timestamp(as_of).to_pydatetime()

@@ -15,6 +15,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from liucun.warehouse import Warehouse
+
 __all__ = ["COLUMNS", "customer_timeline", "read_timeline"]
 
 COLUMNS = ("ts", "kind", "what", "item_id", "amount", "detail")
@@ -68,25 +70,12 @@ def customer_timeline(
 def read_timeline(warehouse: Path, user_id: str, limit: int = 200) -> pd.DataFrame | None:
     """:func:`customer_timeline` from a DuckDB file opened read-only; ``None`` when the
     file is missing or locked by a writer (a run or an ingest in progress)."""
-    import duckdb
-
     path = Path(warehouse)
     if not path.exists():
         return None
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        with Warehouse.read_only(path) as (backend, names):
+            tables = {n: backend.table(n) for n in PARTS if n in names}
+            return customer_timeline(tables, user_id, limit)
     except Exception:  # locked by a writer, or opened with other settings in this process
         return None
-    try:
-        con.execute("SET TimeZone='UTC'")
-        rows = con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-        ).fetchall()
-        names = {r[0] for r in rows}
-        backend = ibis.duckdb.from_connection(con)
-        tables = {n: backend.table(n) for n in PARTS if n in names}
-        return customer_timeline(tables, user_id, limit)
-    except Exception:
-        return None
-    finally:
-        con.close()

@@ -18,6 +18,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from liucun.models.base import Estimator
+
 DEFAULT_PARAMS: dict[str, Any] = {
     "learning_rate": 0.05,
     "num_leaves": 31,
@@ -78,7 +80,10 @@ class FeatureMatrix:
         return {"columns": self.columns, "categories": self.categories}
 
 
-class _Boosted:
+class _Boosted(Estimator):
+    """LightGBM with a held-out slice for early stopping; saved as LightGBM's text model
+    and a JSON of the rest (not the base class's pickle: readable by any LightGBM)."""
+
     objective = "binary"
 
     def __init__(
@@ -174,7 +179,8 @@ class _Boosted:
         gain = self.booster_.feature_importance("gain", iteration=self.best_iteration_)
         return pd.Series(gain, index=self.matrix_.columns).sort_values(ascending=False)
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model into the folder ``path``; returns it."""
         self._check()
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -193,6 +199,7 @@ class _Boosted:
             **self._extra_state(),
         }
         (path / "model.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        return path
 
     def _extra_state(self) -> dict[str, Any]:
         return {}
@@ -202,6 +209,7 @@ class _Boosted:
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
+        """A model written by :meth:`save` (a folder)."""
         path = Path(path)
         meta = json.loads((path / "model.json").read_text(encoding="utf-8"))
         if meta["class"] != cls.__name__:

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import IsolationForest
+
+from liucun.features.risk import RISK_FEATURES
+from liucun.models.base import Estimator
 
 # Columns the anomaly detector reads (counts log-scaled, shares and ratios as they are).
 DETECTOR_COLUMNS = (
@@ -154,14 +158,19 @@ def detector_matrix(df: pd.DataFrame) -> np.ndarray:
     return np.column_stack(cols)
 
 
-class RiskDetector:
+class RiskDetector(Estimator):
     """``fit(features)`` learns what usual behaviour looks like; ``score(features)`` gives
     ``risk_score`` in [0, 1], ``anomaly`` (the detector's percentile), ``rule_score`` and
     ``risk_reasons`` per account.
 
-    Parameters: ``rules`` (name → thresholds and strength; see DEFAULT_RULES),
-    ``anomaly_weight`` (the most an unusual account without rule hits can score),
-    ``n_estimators`` and ``random_state`` for the IsolationForest.
+    Parameters
+    ----------
+    rules
+        Name → thresholds and strength (None: ``DEFAULT_RULES``).
+    anomaly_weight
+        The most an unusual account without rule hits can score.
+    n_estimators, random_state
+        Of the IsolationForest.
     """
 
     def __init__(
@@ -176,9 +185,8 @@ class RiskDetector:
         self.n_estimators = n_estimators
         self.random_state = random_state
 
-    def fit(self, features: pd.DataFrame) -> RiskDetector:
-        from sklearn.ensemble import IsolationForest
-
+    def fit(self, features: pd.DataFrame) -> Self:
+        """Learn the shop's usual behaviour from its accounts' risk features."""
         x = detector_matrix(features)
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators, random_state=self.random_state, n_jobs=1
@@ -191,8 +199,6 @@ class RiskDetector:
         return self
 
     def _most_unusual(self, x: np.ndarray) -> str:
-        from liucun.features.risk import RISK_FEATURES
-
         j = int(np.argmax(np.abs(x - self.median_) / self.scale_))
         name = DETECTOR_COLUMNS[j]
         value = np.expm1(x[j]) if name in _LOG else x[j]
@@ -201,12 +207,15 @@ class RiskDetector:
     def anomaly(self, features: pd.DataFrame) -> np.ndarray:
         """Percentile of each account's anomaly among the fitted accounts (ties: midrank,
         so a shop of identical accounts reads 0.5, not 1)."""
+        self._check_fitted()
         raw = -self.forest_.score_samples(detector_matrix(features))
         ref = self.reference_
         lo, hi = np.searchsorted(ref, raw, side="left"), np.searchsorted(ref, raw, side="right")
         return (lo + hi) / (2 * len(ref))
 
     def score(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Rules and anomaly combined, with the reasons, one row per account."""
+        self._check_fitted()
         rules = apply_rules(features, self.rules or DEFAULT_RULES)
         n = len(features)
         keep = np.ones(n)

@@ -34,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
+from liucun.models.base import Estimator
 from liucun.models.boosted import FeatureMatrix
 
 CONTROL = "control"
@@ -71,7 +72,9 @@ def cross_fit(
     return out
 
 
-class _Base:
+class _Base(Estimator):
+    """Shared parameters (LightGBM rounds and parameters, seed) and input checks."""
+
     def __init__(self, rounds: int = 200, params: dict[str, Any] | None = None, seed: int = 0):
         self.rounds = rounds
         self.params = params

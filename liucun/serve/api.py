@@ -23,10 +23,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field, TypeAdapter, ValidationError
 
+from liucun.data.inbox import IntakeError, append_events
 from liucun.errors import LiucunError
+from liucun.outputs import json_value, records
 from liucun.serve import schemas as s
-from liucun.serve.intake import IntakeError, LiveRecommender, append_events
-from liucun.serve.snapshot import Snapshot, _py, _records, split_reasons
+from liucun.serve.intake import LiveRecommender
+from liucun.serve.snapshot import Snapshot, split_reasons
+from liucun.tasks.assist import Assistant, assistant_config
+from liucun.tasks.plan import plan
+from liucun.tasks.reviews import MODEL_FILE, score_texts, sentiment_model
+from liucun.workspace import Workspace
 
 MAX_BODY = 32 * 1024 * 1024  # bytes of a POST /api/events body
 # Bytes of a POST /api/sentiment body: the most texts at the most characters, each
@@ -127,7 +133,7 @@ class SentimentModels:
     """The workspace's sentiment model, loaded on first use and kept for the server's life.
 
     Loading takes up to a second (longer the very first time, in a workspace with no
-    model file yet, when :func:`liucun.reviews.sentiment_model` fits and saves one), so it
+    model file yet, when :func:`liucun.tasks.reviews.sentiment_model` fits and saves one), so it
     is done once, not per request; the model file's stat is looked at no more often than
     every ``check_seconds`` and a changed file (a ``liucun sentiment train``) is loaded
     again. The model is a file: the warehouse is never opened, so a run holding the
@@ -135,7 +141,6 @@ class SentimentModels:
     """
 
     def __init__(self, workspace: FilePath, check_seconds: float = 5.0) -> None:
-        from liucun.reviews import MODEL_FILE
 
         self.workspace = FilePath(workspace)
         self.path = self.workspace / MODEL_FILE
@@ -165,8 +170,6 @@ class SentimentModels:
             return self._loaded
 
     def _refresh(self) -> None:
-        from liucun.reviews import sentiment_model
-        from liucun.workspace import Workspace
 
         key = self._stat()
         self._checked = time.monotonic()
@@ -271,7 +274,7 @@ def at_risk(
         df = snap.at_risk(limit, segment, band)
     except LiucunError as e:
         raise HTTPException(503, str(e)) from None
-    return s.AtRiskList(customers=_records(df), **_ref(snap))
+    return s.AtRiskList(customers=records(df), **_ref(snap))
 
 
 RISK_FIELDS = ("risk_score", "rule_score", "anomaly", "p_fraud_supervised")
@@ -302,7 +305,7 @@ def risk(
             "user_id": str(r["user_id"]),
             "risk_band": str(r["risk_band"]),
             "risk_reasons": split_reasons(r.get("risk_reasons")),
-            **{c: _py(r[c]) for c in RISK_FIELDS if c in r},
+            **{c: json_value(r[c]) for c in RISK_FIELDS if c in r},
         }
         for r in snap.risk(limit, bands, offset).to_dict(orient="records")
     ]
@@ -378,8 +381,6 @@ _plan_lock = threading.Lock()  # one plan at a time: each fits uplift models
 
 
 def _plan(workspace: Any, snap: Snapshot, req: s.PlanRequest) -> dict[str, Any]:
-    from liucun.planning import plan
-    from liucun.workspace import Workspace
 
     with _plan_lock, Workspace(workspace) as ws:
         try:
@@ -410,7 +411,7 @@ def _plan(workspace: Any, snap: Snapshot, req: s.PlanRequest) -> dict[str, Any]:
         "by_action": st["by_action"],
         "expected_uplift": st["expected_uplift"],
         "total_rows": len(r.plan),
-        "rows": _records(r.plan.head(req.rows)),
+        "rows": records(r.plan.head(req.rows)),
     }
 
 
@@ -432,7 +433,6 @@ SENTIMENT_BODY = {
 
 
 def _score(models: SentimentModels, texts: list[str]) -> s.SentimentList:
-    from liucun.reviews import score_texts
 
     try:
         model, model_id = models.current()
@@ -471,8 +471,6 @@ async def sentiment(request: Request, models: Sentiment) -> s.SentimentList:
 def _assistant(state: Any) -> Any:
     """The shop's assistant, built once per server from liucun.toml's [assist] (about a
     second: jieba and the intent fit); its FAQ and examples files are cached by stat."""
-    from liucun.assist import Assistant, assistant_config
-    from liucun.workspace import Workspace
 
     def make() -> Any:
         ws = Workspace(state.workspace)  # reads liucun.toml; the warehouse stays closed

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from liucun.serve import api, web
 from liucun.serve.keys import KeyStore
 from liucun.serve.snapshot import Snapshots
 
 
 def create_app(workspace: Path) -> FastAPI:
-    from liucun.serve import api, dashboard
 
     app = FastAPI(
         title="liucun",
@@ -26,5 +26,5 @@ def create_app(workspace: Path) -> FastAPI:
     app.state.snapshots = Snapshots(Path(workspace))
     app.state.keys = KeyStore(Path(workspace))
     app.include_router(api.router)
-    app.include_router(dashboard.router)
+    app.include_router(web.router)
     return app

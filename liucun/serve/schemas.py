@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from liucun.data.schema import EVENT_TYPES
+from liucun.schema import EVENT_TYPES
 
 MAX_EVENTS = 10_000  # events per POST /api/events
 MAX_ID = 200  # characters of an id

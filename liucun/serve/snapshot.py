@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from liucun import outputs
 from liucun.errors import LiucunError
+from liucun.outputs import json_value
 
 OUTPUTS = (
     "customers",
@@ -47,22 +49,6 @@ def _read(run_dir: Path, name: str) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
-def _py(v: Any) -> Any:
-    """A JSON-ready value: NaN/NaT → None, numpy scalars and timestamps → Python."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, pd.Timestamp):
-        return None if pd.isna(v) else v.isoformat()
-    if isinstance(v, float) and v != v:
-        return None
-    return None if v is pd.NaT or v is pd.NA else v
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready rows (per value, not a whole-frame cast: lookups stay sub-millisecond)."""
-    return [{k: _py(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
-
-
 def _value_at_risk(scores: pd.DataFrame) -> np.ndarray:
     clv = scores["clv_365d"].fillna(0) if "clv_365d" in scores else 1.0
     return (scores["p_churn"] * clv).to_numpy(dtype=float)
@@ -74,12 +60,12 @@ def _read_json(run_dir: Path, name: str) -> Any:
 
 
 def _row(df: pd.DataFrame, user_id: str) -> dict[str, Any]:
-    return {k: _py(v) for k, v in df.loc[user_id].items()}
+    return {k: json_value(v) for k, v in df.loc[user_id].items()}
 
 
 def split_reasons(text: Any) -> list[str]:
     """A run's "; "-joined reasons as a list (empty for none)."""
-    text = _py(text)
+    text = json_value(text)
     return [x.strip() for x in str(text or "").split("; ") if x.strip()]
 
 
@@ -156,8 +142,8 @@ class Snapshot:
         if df is None or user_id not in df.index:
             return None
         return {
-            "risk_score": _py(df.at[user_id, "risk_score"]),
-            "risk_band": _py(df.at[user_id, "risk_band"]),
+            "risk_score": json_value(df.at[user_id, "risk_score"]),
+            "risk_band": json_value(df.at[user_id, "risk_band"]),
             "risk_reasons": split_reasons(df.at[user_id, "risk_reasons"]),
         }
 
@@ -166,13 +152,13 @@ class Snapshot:
         df = self.frames.get("interests")
         if df is None or user_id not in df.index:
             return []
-        return str(_py(df.at[user_id, "keywords"]) or "").split()
+        return str(json_value(df.at[user_id, "keywords"]) or "").split()
 
     def recommendations(self, user_id: str, k: int = 10) -> list[dict[str, Any]]:
         recs = self.frames.get("recommendations")
         if recs is None or user_id not in recs.index:
             return []
-        return _records(recs.loc[[user_id]].head(k).reset_index(drop=True))
+        return outputs.records(recs.loc[[user_id]].head(k).reset_index(drop=True))
 
     def _at_risk_order(self, segment: str | None, band: str | None) -> np.ndarray:
         s = self.frames.get("scores")
@@ -259,7 +245,7 @@ class Snapshot:
 
     def records(self, name: str) -> list[dict[str, Any]]:
         df = self.frames.get(name)
-        return [] if df is None else _records(df.reset_index(drop=True))
+        return [] if df is None else outputs.records(df.reset_index(drop=True))
 
 
 class Snapshots:

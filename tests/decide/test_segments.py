@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from liucun import config
 from liucun.decide.segments import (
     DEFAULT_SEGMENTS_CONFIG,
     STAGES,
@@ -23,6 +24,7 @@ from liucun.decide.segments import (
     tags,
     typical_interval,
 )
+from liucun.models.segment import KMeansSegmenter
 
 RULE_NAMES = [r["name"] for r in DEFAULT_SEGMENTS_CONFIG["rfm"]["rules"]]
 
@@ -357,6 +359,25 @@ def test_clusters_degenerate_inputs() -> None:
     assert labels["cluster_name"].eq("typical").all()
 
 
+def test_clusters_are_the_segmenters(feats: pd.DataFrame, clustered: tuple) -> None:
+    labels, report = clustered
+    model = KMeansSegmenter(seed=7).fit(feats)
+    assert model.k_ == report["k"] and model.names_ == [c["name"] for c in report["clusters"]]
+    np.testing.assert_array_equal(model.labels_, labels["cluster"].to_numpy())
+    # New rows go to the nearest centre; the fitted rows get their own clusters back.
+    np.testing.assert_array_equal(model.predict(feats), labels["cluster"].to_numpy())
+    shuffled = feats.sample(frac=1.0, random_state=3)
+    np.testing.assert_array_equal(
+        model.predict(shuffled), labels.set_index(feats.index)["cluster"].loc[shuffled.index]
+    )
+
+
+def test_segmenter_fixed_k(feats: pd.DataFrame) -> None:
+    model = KMeansSegmenter(3, seed=0).fit(feats)
+    assert model.k_ == 3 and [s["k"] for s in model.k_scores_] == [3]
+    assert set(model.predict(feats)) == {0, 1, 2}
+
+
 def test_empty_frame_gives_empty_results() -> None:
     f = make_features().head(0)
     assert rfm(f).empty and lifecycle(f).empty and tags(f).empty
@@ -532,6 +553,12 @@ def _toml_types(v: object, path: str = "segments") -> None:
 def test_default_config_is_toml_shaped() -> None:
     _toml_types(DEFAULT_SEGMENTS_CONFIG)
     assert set(DEFAULT_SEGMENTS_CONFIG["plays"]) >= {*RULE_NAMES, "Prospect"}
+
+
+def test_defaults_are_the_documented_toml() -> None:
+    # One source: the [segments] tables of liucun.config.DEFAULT_TOML.
+    assert config.section("segments") == DEFAULT_SEGMENTS_CONFIG
+    assert DEFAULT_SEGMENTS_CONFIG["clusters"] == config.section("segments.clusters")
 
 
 def test_partial_config_keeps_other_defaults(feats: pd.DataFrame) -> None:

@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 import liucun
-from liucun.features import FEATURES, build_features, feature_frame, snapshots, workspace_tables
+from liucun.engines import workspace_tables
+from liucun.features import FEATURES, build_features, feature_frame, snapshots
 from liucun.features.labels import build_labels
-from liucun.reviews import score_warehouse_texts
 from liucun.sim import simulate
+from liucun.tasks.reviews import score_warehouse_texts
 
 AS_OF = dt.date(2024, 4, 1)
 

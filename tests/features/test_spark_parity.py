@@ -20,9 +20,9 @@ import pytest
 pytest.importorskip("pyspark", reason="the Spark parity test needs pyspark: pip install '.[spark]'")
 
 import liucun
-from liucun.engines import MISSING, spark_session, spark_tables, workspace_engine
+from liucun.engines import MISSING, spark_session, spark_tables, workspace_engine, workspace_tables
 from liucun.errors import LiucunError
-from liucun.features import build_features, workspace_tables
+from liucun.features import build_features
 from liucun.sim import simulate
 
 # pyspark 4.0 calls pandas 3's astype(copy=...) when it hands results over

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from liucun.errors import LiucunError
 from liucun.models.text.faq import FaqIndex, bigrams, default_faq_path, read_faq
@@ -221,6 +222,16 @@ def test_intent_boost_is_small_and_capped(index: FaqIndex) -> None:
     assert np.allclose(boosted[~coupon], plain[~coupon])
     assert np.allclose(boosted[coupon & zh], np.minimum(plain[coupon & zh] + 0.1, 1))
     assert np.allclose(index.scores("优惠券用不了", intent="other"), plain)
+
+
+def test_faq_index_indexes_in_fit(index: FaqIndex) -> None:
+    with pytest.raises(NotFittedError):
+        FaqIndex().search("退款多久到账")
+    fitted = FaqIndex(boost=0.2)
+    assert fitted.fit(read_faq(default_faq_path())) is fitted
+    assert fitted.get_params()["boost"] == 0.2 and len(fitted) == len(index)
+    q = "优惠券用不了"
+    np.testing.assert_array_equal(FaqIndex().fit(index.faq).scores(q), index.scores(q))
 
 
 def test_bigrams_split_chinese_and_keep_words() -> None:

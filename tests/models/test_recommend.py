@@ -20,7 +20,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import liucun
-from liucun.features import workspace_tables
+from liucun.engines import workspace_tables
 from liucun.features.interactions import (
     DEFAULT_EVENT_WEIGHTS,
     consumed_frame,

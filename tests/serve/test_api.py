@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import liucun
-from liucun.pipeline import run
+from liucun.data.inbox import IntakeError, append_events, ingest_inbox, pending
+from liucun.pipeline.run import run
 from liucun.serve.app import create_app
-from liucun.serve.intake import IntakeError, append_events, ingest_inbox, pending
 from liucun.serve.keys import KeyStore
 from liucun.serve.snapshot import Snapshots
 
@@ -367,7 +367,7 @@ def test_sentiment_while_a_writer_holds_the_warehouse(
 def test_sentiment_model_reloads_when_the_file_changes(tmp_path: Path) -> None:
     """Needs no run; a new model file (a retrain) is picked up without a restart."""
     from liucun.models.text.sentiment import SentimentModel
-    from liucun.reviews import MODEL_FILE
+    from liucun.tasks.reviews import MODEL_FILE
 
     app = _app(tmp_path)
     c = TestClient(app)

@@ -94,7 +94,7 @@ def served(simulated_workspace: Callable[..., Path]) -> Iterator[dict[str, Any]]
     """The real app on 127.0.0.1 over a simulated shop after one run, and a key."""
     import uvicorn
 
-    from liucun.pipeline import run
+    from liucun.pipeline.run import run
     from liucun.serve.app import create_app
     from liucun.serve.keys import KeyStore
 

@@ -27,14 +27,14 @@ from typer.testing import CliRunner
 import liucun
 from liucun.cli import app as cli
 from liucun.features.cohorts import cohort_frame, cohort_matrix
-from liucun.pipeline import run
+from liucun.pipeline.aggregates import dashboard_aggregates
+from liucun.pipeline.run import run
 from liucun.serve import i18n
-from liucun.serve.aggregates import dashboard_aggregates
 from liucun.serve.app import create_app
-from liucun.serve.dashboard import CSV_COLUMNS, KEY_COOKIE, LANG_COOKIE
 from liucun.serve.i18n import EN, ZH
 from liucun.serve.keys import KeyStore
 from liucun.serve.snapshot import Snapshots
+from liucun.serve.web import CSV_COLUMNS, KEY_COOKIE, LANG_COOKIE
 
 START = dt.date(2024, 1, 1)
 DAYS = 300

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import liucun
-from liucun.data.schema import TABLES
+from liucun.schema import TABLES
 from liucun.sim import ACTIONS, simulate
 from liucun.sim.population import make_catalog, make_customers
 

@@ -14,7 +14,8 @@ from typing import ClassVar
 
 import duckdb
 
-from liucun.data.sources import SourceOptions, sql_str
+from liucun.data.sources import SourceOptions
+from liucun.warehouse import sql_str
 
 
 class Adapter:

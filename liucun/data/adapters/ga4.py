@@ -55,7 +55,8 @@ from liucun.data.adapters.tracking import (
     read_json_lines,
     struct_spec,
 )
-from liucun.data.sources import SourceOptions, sql_str
+from liucun.data.sources import SourceOptions
+from liucun.warehouse import sql_str
 
 # GA4 event_name → canonical event_type; every other name is quarantined as unmapped.
 EVENT_TYPES: dict[str, str] = {

@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 
 from liucun.data.adapters.base import Adapter
-from liucun.data.schema import TABLES, get_table
 from liucun.data.sources import SourceOptions, ident, read_file
 from liucun.errors import SourceError
+from liucun.schema import TABLES, get_table
 
 # Common source names for canonical columns, used only when the canonical name is absent.
 ALIASES: dict[str, tuple[str, ...]] = {

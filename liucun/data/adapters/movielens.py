@@ -37,15 +37,9 @@ from pathlib import Path
 import duckdb
 
 from liucun.data.adapters.base import Adapter, reject_sql
-from liucun.data.sources import (
-    SourceOptions,
-    check_readable,
-    first_line,
-    read_file,
-    read_lines,
-    sql_str,
-)
+from liucun.data.sources import SourceOptions, check_readable, first_line, read_file, read_lines
 from liucun.errors import SourceError
+from liucun.warehouse import sql_str
 
 GENRES = (
     "unknown",

@@ -49,8 +49,9 @@ from pathlib import Path
 import duckdb
 
 from liucun.data.adapters.base import Adapter
-from liucun.data.sources import SourceOptions, read_file, sql_str
+from liucun.data.sources import SourceOptions, read_file
 from liucun.errors import SourceError
+from liucun.warehouse import sql_str
 
 FILES: dict[str, str] = {
     "orders": "olist_orders_dataset.csv",

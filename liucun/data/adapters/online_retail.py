@@ -35,8 +35,9 @@ from pathlib import Path
 import duckdb
 
 from liucun.data.adapters.base import Adapter
-from liucun.data.sources import SourceOptions, ident, read_file, sql_str
+from liucun.data.sources import SourceOptions, ident, read_file
 from liucun.errors import SourceError
+from liucun.warehouse import sql_str
 
 # Canonical role → accepted header names (II first, then I), compared case-insensitively.
 COLUMNS: dict[str, tuple[str, ...]] = {

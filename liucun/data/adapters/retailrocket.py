@@ -23,8 +23,9 @@ from pathlib import Path
 import duckdb
 
 from liucun.data.adapters.base import Adapter, reject_sql
-from liucun.data.sources import SourceOptions, first_line, read_lines, sql_str
+from liucun.data.sources import SourceOptions, first_line, read_lines
 from liucun.errors import SourceError
+from liucun.warehouse import sql_str
 
 HEADER = ("timestamp", "visitorid", "event", "itemid", "transactionid")
 EVENTS = {"view": "view", "addtocart": "add_to_cart", "transaction": "purchase"}

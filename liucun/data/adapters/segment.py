@@ -44,7 +44,8 @@ from liucun.data.adapters.tracking import (
     read_json_lines,
     struct_spec,
 )
-from liucun.data.sources import SourceOptions, sql_str
+from liucun.data.sources import SourceOptions
+from liucun.warehouse import sql_str
 
 # Normalised event name (lower case, "_" as " ") → canonical event_type.
 EVENT_TYPES: dict[str, str] = {

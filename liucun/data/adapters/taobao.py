@@ -26,7 +26,8 @@ from pathlib import Path
 import duckdb
 
 from liucun.data.adapters.base import Adapter, reject_sql
-from liucun.data.sources import SourceOptions, first_line, read_lines, sql_str
+from liucun.data.sources import SourceOptions, first_line, read_lines
+from liucun.warehouse import sql_str
 
 BEHAVIORS = {"pv": "view", "cart": "add_to_cart", "buy": "purchase", "fav": "view"}
 # Beyond this many seconds (year ~5100) a value is noise, and too big to convert safely.

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import duckdb
 
-from liucun.data.schema import TABLES
-from liucun.data.sources import read_lines, sql_str
+from liucun.data.sources import read_lines
+from liucun.schema import TABLES
+from liucun.warehouse import sql_str
 
 
 def nz(x: str) -> str:

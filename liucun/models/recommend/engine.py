@@ -22,6 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
+from liucun.models.base import Estimator
 from liucun.models.recommend.data import Interactions
 from liucun.models.recommend.sources import (
     ALS,
@@ -73,7 +74,7 @@ def make_source(name: str, params: Mapping[str, Any], seed: int) -> Source:
     raise ValueError(f"unknown candidate source {name!r}: expected one of {', '.join(SOURCES)}")
 
 
-class Recommender:
+class Recommender(Estimator):
     """Top-K items per customer from several candidate sources and a learned ranker.
 
     Parameters
@@ -500,7 +501,8 @@ class Recommender:
 
     # -- persistence -------------------------------------------------------------------
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted recommender to the folder ``path`` (state, ranker, meta.json)."""
         self._check()
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -519,9 +521,11 @@ class Recommender:
             "items": int(self.data_.n_items),
         }
         (path / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        return path
 
     @classmethod
-    def load(cls, path: str | Path) -> Recommender:
+    def load(cls, path: str | Path) -> Self:
+        """A recommender written by :meth:`save` (the folder)."""
         import lightgbm as lgb
 
         path = Path(path)

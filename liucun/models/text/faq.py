@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import sparse
 
 from liucun.errors import LiucunError
+from liucun.models.base import Estimator
 from liucun.models.text.lang import detect
 from liucun.models.text.tokens import WORD, words
 
@@ -134,8 +135,9 @@ class _Vocab:
         self.df = np.asarray((self.tf > 0).sum(axis=0)).ravel()
 
 
-class FaqIndex:
-    """BM25 + character-bigram retrieval over FAQ rows (a DataFrame from ``read_faq``).
+class FaqIndex(Estimator):
+    """BM25 + character-bigram retrieval over FAQ rows: ``fit`` indexes a DataFrame from
+    ``read_faq`` (``from_file`` reads and indexes a file in one step).
 
     ``weight``: share of BM25 in the mix (the rest is bigram cosine). ``boost``: added to
     rows whose FAQ intent equals the intent passed to ``search``. ``k1``, ``b``: BM25.
@@ -145,7 +147,6 @@ class FaqIndex:
 
     def __init__(
         self,
-        faq: pd.DataFrame,
         *,
         weight: float = 0.5,
         boost: float = 0.1,
@@ -153,33 +154,47 @@ class FaqIndex:
         b: float = 0.75,
         answers: bool = True,
     ) -> None:
-        self.faq = faq.reset_index(drop=True)
-        self.weight, self.boost, self.k1, self.b = weight, boost, k1, b
-        texts = self.faq["question"].tolist()
-        if answers:
-            texts = [f"{q} {a}" for q, a in zip(texts, self.faq["answer"], strict=True)]
+        self.weight = weight
+        self.boost = boost
+        self.k1 = k1
+        self.b = b
+        self.answers = answers
+
+    def fit(self, faq: pd.DataFrame, y: None = None) -> Self:
+        """Index the FAQ rows (question, answer, optional intent and lang)."""
+        self.faq_ = faq.reset_index(drop=True)
+        texts = self.faq_["question"].tolist()
+        if self.answers:
+            texts = [f"{q} {a}" for q, a in zip(texts, self.faq_["answer"], strict=True)]
         toks = [words(t, stop=True) for t in texts]
-        self._words = _Vocab(toks)
+        self.words_ = _Vocab(toks)
         n = len(toks)
-        self._idf = np.log1p((n - self._words.df + 0.5) / (self._words.df + 0.5))
-        self._idf_unknown = math.log1p((n + 0.5) / 0.5)
-        self._len = np.array([len(t) for t in toks], dtype=float)
-        self._avglen = max(self._len.mean(), 1.0)
-        self._chars = _Vocab([bigrams(t) for t in texts])
-        self._cidf = np.log((n + 1) / (self._chars.df + 1)) + 1  # scikit-learn's smooth idf
-        self._cidf_unknown = math.log(n + 1) + 1
-        w = self._chars.tf.multiply(self._cidf).tocsr()
+        self.idf_ = np.log1p((n - self.words_.df + 0.5) / (self.words_.df + 0.5))
+        self.idf_unknown_ = math.log1p((n + 0.5) / 0.5)
+        self.len_ = np.array([len(t) for t in toks], dtype=float)
+        self.avglen_ = max(self.len_.mean(), 1.0)
+        self.chars_ = _Vocab([bigrams(t) for t in texts])
+        self.cidf_ = np.log((n + 1) / (self.chars_.df + 1)) + 1  # scikit-learn's smooth idf
+        self.cidf_unknown_ = math.log(n + 1) + 1
+        w = self.chars_.tf.multiply(self.cidf_).tocsr()
         norms = np.sqrt(np.asarray(w.multiply(w).sum(axis=1)).ravel())
-        self._cmat = sparse.diags(1 / np.maximum(norms, 1e-12)) @ w
-        langs = self.faq["lang"].to_numpy() if "lang" in self.faq else np.full(n, "")
-        self._lang = np.asarray(langs, dtype=str)
-        intents = self.faq["intent"] if "intent" in self.faq else pd.Series([""] * n)
-        self._intent = intents.to_numpy(dtype=str)
+        self.cmat_ = sparse.diags(1 / np.maximum(norms, 1e-12)) @ w
+        langs = self.faq_["lang"].to_numpy() if "lang" in self.faq_ else np.full(n, "")
+        self.lang_ = np.asarray(langs, dtype=str)
+        intents = self.faq_["intent"] if "intent" in self.faq_ else pd.Series([""] * n)
+        self.intent_ = intents.to_numpy(dtype=str)
+        return self
 
     @classmethod
     def from_file(cls, path: str | Path, **kw: Any) -> Self:
         """An index over a CSV or JSONL FAQ file; LiucunError names the file on problems."""
-        return cls(read_faq(path), **kw)
+        return cls(**kw).fit(read_faq(path))
+
+    @property
+    def faq(self) -> pd.DataFrame:
+        """The indexed FAQ rows (``Hit.index`` is a row of it)."""
+        self._check_fitted()
+        return self.faq_
 
     def __len__(self) -> int:
         return len(self.faq)
@@ -189,15 +204,15 @@ class FaqIndex:
         counts = Counter(q)
         if not counts:
             return np.zeros(len(self))
-        norm = self.k1 * (1 - self.b + self.b * self._len / self._avglen)
+        norm = self.k1 * (1 - self.b + self.b * self.len_ / self.avglen_)
         score, self_score = np.zeros(len(self)), 0.0
-        self_norm = self.k1 * (1 - self.b + self.b * len(q) / self._avglen)
+        self_norm = self.k1 * (1 - self.b + self.b * len(q) / self.avglen_)
         for term, qtf in counts.items():
-            j = self._words.ids.get(term)
-            idf = self._idf[j] if j is not None else self._idf_unknown
+            j = self.words_.ids.get(term)
+            idf = self.idf_[j] if j is not None else self.idf_unknown_
             self_score += qtf * idf * (self.k1 + 1) / (1 + self_norm)
             if j is not None:
-                tf = self._words.tf[:, [j]].toarray().ravel()
+                tf = self.words_.tf[:, [j]].toarray().ravel()
                 score += qtf * idf * tf * (self.k1 + 1) / (tf + norm)
         return np.clip(score / self_score, 0.0, 1.0)
 
@@ -205,27 +220,28 @@ class FaqIndex:
         counts = Counter(bigrams(text))
         if not counts:
             return np.zeros(len(self))
-        vec = np.zeros(self._cmat.shape[1])
+        vec = np.zeros(self.cmat_.shape[1])
         unknown = 0.0
         for g, n in counts.items():
-            j = self._chars.ids.get(g)
+            j = self.chars_.ids.get(g)
             if j is None:
-                unknown += (n * self._cidf_unknown) ** 2
+                unknown += (n * self.cidf_unknown_) ** 2
             else:
-                vec[j] = n * self._cidf[j]
+                vec[j] = n * self.cidf_[j]
         qnorm = math.sqrt(float(vec @ vec) + unknown)
-        return np.clip(self._cmat @ vec / qnorm, 0.0, 1.0)
+        return np.clip(self.cmat_ @ vec / qnorm, 0.0, 1.0)
 
     def scores(self, question: str, intent: str | None = None) -> np.ndarray:
         """Every row's score in [0, 1]; rows in another language than the question's score 0
         when the FAQ has rows in the question's language."""
+        self._check_fitted()
         s = self.weight * self._bm25(words(question, stop=True))
         s += (1 - self.weight) * self._chars_cos(question)
         if intent and intent != "other" and self.boost:
-            s = np.where(self._intent == intent, np.minimum(s + self.boost, 1.0), s)
+            s = np.where(self.intent_ == intent, np.minimum(s + self.boost, 1.0), s)
         lang = detect([question])[0]
-        if lang in ("zh", "en") and (self._lang == lang).any():
-            s = np.where(np.isin(self._lang, [lang, "mixed", ""]), s, 0.0)
+        if lang in ("zh", "en") and (self.lang_ == lang).any():
+            s = np.where(np.isin(self.lang_, [lang, "mixed", ""]), s, 0.0)
         return s
 
     def search(self, question: str, k: int = 3, intent: str | None = None) -> list[Hit]:

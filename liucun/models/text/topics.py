@@ -7,11 +7,13 @@ tighter, more readable topics and is deterministic for a seed with ``init="nndsv
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Self
 
 import numpy as np
 from sklearn.decomposition import NMF
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from liucun.models.base import Estimator
 from liucun.models.text.tokens import words
 
 
@@ -19,8 +21,11 @@ def _tokens(text: str) -> list[str]:
     return [w for w in words(text, stop=True) if len(w) > 1 and not w.isdigit()]
 
 
-class TopicModel:
-    """``fit(texts)`` learns ``n_topics`` topics; ``topics_`` holds each one's top words."""
+class TopicModel(Estimator):
+    """``fit(texts)`` learns ``n_topics`` topics; ``topics_`` holds each one's top words.
+
+    ``save``/``load`` are the base class's (a pickle of the fitted model).
+    """
 
     def __init__(
         self, n_topics: int = 8, top_words: int = 8, min_df: int = 2, random_state: int = 0
@@ -30,7 +35,9 @@ class TopicModel:
         self.min_df = min_df
         self.random_state = random_state
 
-    def fit(self, texts: Sequence[str]) -> TopicModel:
+    def fit(self, texts: Sequence[str], y: None = None) -> Self:
+        """Learn the vocabulary (terms in ``min_df`` texts, at most half of them) and the
+        topics; fewer topics than asked when the texts are too few or too alike."""
         self.vectorizer_ = TfidfVectorizer(
             analyzer=_tokens, min_df=self.min_df, max_df=0.5, sublinear_tf=True
         )
@@ -48,4 +55,5 @@ class TopicModel:
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
         """Topic weights per text, shape (n, n_topics)."""
+        self._check_fitted()
         return self.nmf_.transform(self.vectorizer_.transform(list(texts)))

@@ -1,0 +1,1 @@
+"""Time-split evaluations of the tasks: churn/value, uplift, recommendations."""

@@ -1,0 +1,238 @@
+"""Acting on the scores: ``liucun plan`` and the ``campaign`` group (read-outs, sizes, exports)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table as RichTable
+
+from liucun.cli._common import AsOf, console, err, open_workspace
+
+campaign_app = typer.Typer(
+    help="Past campaigns (read-outs), test sizes and plan exports.", no_args_is_help=True
+)
+
+
+def plan(
+    out_file: Annotated[Path, typer.Option("--out", help="Write the plan to CSV or Parquet.")],
+    budget: Annotated[
+        float | None,
+        typer.Option("--budget", help="Most the plan may cost (default: [plan] budget)."),
+    ] = None,
+    as_of: AsOf = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option("--horizon", help="Outcome window in days (default: [plan] horizon_days)."),
+    ] = None,
+    messages_file: Annotated[
+        Path | None,
+        typer.Option("--messages", help="Also write message drafts (CSV or Parquet)."),
+    ] = None,
+) -> None:
+    """Next best action per customer by uplift, within the budget, with control groups."""
+    from liucun.outputs import check_output, write_frame
+    from liucun.tasks.plan import drafts, message_context
+    from liucun.tasks.plan import plan as make_plan
+    from liucun.tasks.score import score as score_customers
+    from liucun.workspace import parse_as_of
+
+    check_output(out_file)
+    if messages_file is not None:
+        check_output(messages_file)
+    ws = open_workspace()
+    day = parse_as_of(as_of, ws)
+    with err.status("starting") as status:
+        from liucun.features import feature_frame
+
+        status.update(f"features as of {day}")
+        features = feature_frame(ws, day)
+        scored = score_customers(ws, day, features=features, on_step=status.update)
+        r = make_plan(
+            ws, day, budget, horizon, features=features, context=scored.scores,
+            on_step=status.update,
+        )  # fmt: skip
+        if messages_file is not None:
+            status.update("message drafts")
+            msgs = drafts(ws, r.plan, message_context(ws, scored.scores))
+    write_frame(r.plan, out_file)
+    st = r.stats
+    mix = ", ".join(f"{a} {n:,}" for a, n in st["by_action"].items()) or "nobody"
+    console.print(
+        f"plan as of {day}: {st['planned']:,} customers ({mix}) and {st['control']:,} held "
+        f"out as control; expected cost {st['spend']:,.2f} of {st['budget']:,.2f}; expected "
+        f"uplift {st['expected_uplift']:,.2f} over {st['horizon_days']} days → {out_file}",
+        highlight=False,
+    )
+    skipped = {k: v for k, v in st["excluded"].items() if v}
+    if skipped:
+        err.print(
+            "not planned: " + ", ".join(f"{k} {v:,}" for k, v in skipped.items()),
+            markup=False,
+            highlight=False,
+        )
+    if messages_file is not None:
+        write_frame(msgs, messages_file)
+        console.print(f"{len(msgs):,} message drafts → {messages_file}", highlight=False)
+
+
+def _num(v: object, spec: str = ",.2f") -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    return format(v, spec)
+
+
+def _ci(lo: object, hi: object) -> str:
+    return f"[{_num(lo, ',.1f')}, {_num(hi, ',.1f')}]"
+
+
+@campaign_app.command("readout")
+def campaign_readout(
+    campaign_id: Annotated[str, typer.Argument(help="The campaign, as in treatments.")],
+    as_of: AsOf = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option("--horizon", help="Outcome window in days (default: liucun.toml or 90)."),
+    ] = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="1 - confidence level.")] = 0.05,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the table to CSV or Parquet.")
+    ] = None,
+) -> None:
+    """Treatment against control per action: lift, CUPED, incremental revenue, ROI."""
+    from liucun.outputs import check_output, write_frame
+    from liucun.tasks.campaigns import readout as campaign_readout_of
+
+    if out_file:
+        check_output(out_file)
+    ws = open_workspace()
+    with err.status(f"reading out {campaign_id}"):
+        r = campaign_readout_of(ws, campaign_id, as_of, horizon, alpha)
+    level = f"{1 - alpha:.0%}"
+    t = RichTable(
+        title=f"{r.campaign_id} (started {r.start}) as of {r.as_of}: treatment - control, "
+        f"{r.window_days}-day outcome window"
+    )
+    t.add_column("per action", overflow="fold")
+    for action in r.table.index:
+        t.add_column(str(action), justify="right", overflow="fold")
+    rows = r.table.to_dict("index")
+
+    def line(label: str, cell, end: bool = False) -> None:
+        t.add_row(label, *[cell(v) for v in rows.values()], end_section=end)
+
+    line("customers treated / control", lambda v: f"{v['n_treatment']:,} / {v['n_control']:,}")
+    line("conversion lift (points)", lambda v: _num(v["conversion_lift"] * 100, "+.1f"))
+    line("  p-value", lambda v: _num(v["conversion_p_value"], ".3f"), end=True)
+    line("revenue lift per customer", lambda v: _num(v["lift"], "+,.2f"))
+    line(f"  {level} CI", lambda v: _ci(v["ci_low"], v["ci_high"]))
+    line("  p-value", lambda v: _num(v["p_value"], ".3f"), end=True)
+    line("CUPED lift per customer", lambda v: _num(v["cuped_lift"], "+,.2f"))
+    line(f"  {level} CI", lambda v: _ci(v["cuped_ci_low"], v["cuped_ci_high"]))
+    line("  variance reduction", lambda v: _num(v["cuped_variance_reduction"], ".0%"), end=True)
+    line("incremental revenue", lambda v: _num(v["incremental_revenue"], "+,.2f"))
+    line("cost (contacts + discounts)", lambda v: _num(v["cost"]))
+    line("ROI", lambda v: _num(v["roi"], "+,.0%"))
+    console.print(t)
+    console.print(r.window_line, highlight=False)
+    for note in r.notes:
+        if note != r.window_line:
+            err.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    if out_file:
+        table = r.table.reset_index()
+        table.insert(0, "campaign_id", r.campaign_id)
+        table["as_of"] = r.as_of.isoformat()
+        table["window_days"] = r.window_days
+        table["complete"] = r.complete
+        write_frame(table, out_file)
+        console.print(f"wrote {len(table)} rows to {out_file}")
+
+
+@campaign_app.command("list")
+def campaign_list_cmd(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Only contacts before YYYY-MM-DD.")
+    ] = None,
+) -> None:
+    """The campaigns in treatments, newest first: contacts, arms and actions."""
+    from liucun.tasks.campaigns import list_campaigns
+
+    df = list_campaigns(open_workspace(), as_of)
+    if df.empty:
+        console.print("no campaigns")
+        return
+    t = RichTable(title="campaigns")
+    for c in ("campaign", "start", "end", "contacts", "treated", "control", "actions"):
+        t.add_column(c, justify="right" if c in ("contacts", "treated", "control") else "left")
+    for r in df.itertuples(index=False):
+        t.add_row(
+            r.campaign_id,
+            str(r.start),
+            str(r.end),
+            f"{r.contacts:,}",
+            f"{r.treated:,}",
+            f"{r.control:,}",
+            r.actions,
+        )
+    console.print(t)
+
+
+@campaign_app.command("export")
+def campaign_export(
+    plan: Annotated[
+        str, typer.Argument(help="A plan file (.csv/.parquet) or 'latest' (the latest run's).")
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or json.")] = "csv",
+    campaign_id: Annotated[
+        str | None,
+        typer.Option("--campaign-id", help="Campaign id column (default plan-<run date>)."),
+    ] = None,
+    include_control: Annotated[
+        bool,
+        typer.Option(
+            "--include-control",
+            help="Also write the hold-out rows (arm = control; never contact them).",
+        ),
+    ] = False,
+) -> None:
+    """A plan as a contact list for a messaging tool (control rows left out)."""
+    from liucun.tasks.campaigns import export_plan
+
+    ws = open_workspace() if plan == "latest" else None
+    path, n = export_plan(plan, fmt, out_file, campaign_id, include_control, ws=ws)
+    console.print(f"wrote {n:,} contacts to {path}", highlight=False)
+
+
+@campaign_app.command("size")
+def campaign_size(
+    baseline_rate: Annotated[
+        float, typer.Option("--baseline-rate", help="Control conversion rate, e.g. 0.10.")
+    ],
+    mde: Annotated[
+        float, typer.Option("--mde", help="Change to detect, absolute: 0.02 = 2 points.")
+    ],
+    alpha: Annotated[float, typer.Option("--alpha", help="Two-sided test level.")] = 0.05,
+    power: Annotated[float, typer.Option("--power", help="Power.")] = 0.8,
+    control_share: Annotated[
+        float, typer.Option("--control-share", help="Share of customers held out.")
+    ] = 0.5,
+    n: Annotated[
+        int | None, typer.Option("--n", help="Customers available: the MDE they give.")
+    ] = None,
+) -> None:
+    """Customers a conversion test needs per arm, and the MDE for a given number."""
+    from liucun.tasks.campaigns import plan_size
+
+    s = plan_size(baseline_rate, mde, alpha, power, control_share, n)
+    console.print(
+        f"to detect {mde:+.2%} on a {baseline_rate:.2%} baseline (alpha {alpha}, power "
+        f"{power:.0%}, control share {control_share:.0%}): treatment {s['n_treatment']:,}, "
+        f"control {s['n_control']:,}, total {s['n_total']:,}",
+        highlight=False,
+    )
+    console.print(
+        f"with {s['n']:,} customers the minimum detectable effect is {_num(s['mde_at_n'], '+.2%')}",
+        highlight=False,
+    )

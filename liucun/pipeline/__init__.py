@@ -1,0 +1,1 @@
+"""The daily run, the dashboard aggregates it precomputes, and the early-warning alerts."""

@@ -1,0 +1,183 @@
+"""The dashboard's pages: one route each, over the data :mod:`.views` shapes.
+
+Every page starts from :data:`~liucun.serve.web.context.OpenPage` (language, key check,
+served run), so a route holds only what its page shows.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+
+from liucun.errors import LiucunError
+from liucun.serve.web import charts, views
+from liucun.serve.web.context import OpenPage, OpenRun, PageRoute, SignedIn
+from liucun.serve.web.filters import fill
+from liucun.serve.web.respond import finish, lang_of
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+STATIC_DIR = Path(__file__).parent.parent / "static"
+PAGE_SIZE = 50
+MAX_PAGE = 500
+
+_STATIC = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()} if STATIC_DIR.exists() else {}
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    """The vendored chart library and the dashboard's own script and style (no login:
+    nothing in them is private)."""
+    path = _STATIC.get(name)
+    if path is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if name.endswith(".js"):
+        kind = "text/javascript"
+    headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    return FileResponse(path, media_type=kind, headers=headers)
+
+
+@router.get("/")
+def overview(page: OpenPage) -> Response:
+    return page.render(
+        "overview.html",
+        "overview",
+        charts=charts.overview_charts(page.dash, page.t, page.v),
+        horizon=views.horizon(page.dash, page.snap),
+    )
+
+
+@router.get("/segments")
+def segments(page: OpenPage) -> Response:
+    charts_ = charts.segments_charts(page.dash, page.t)
+    return page.render("segments.html", "segments", charts=charts_)
+
+
+def _filters(request: Request) -> tuple[str | None, str | None]:
+    """The at-risk filters: segment and risk band (empty = all)."""
+    return request.query_params.get("segment") or None, request.query_params.get("band") or None
+
+
+def _int(value: str | None, default: int, low: int, high: int) -> int:
+    try:
+        n = int(value) if value is not None else default
+    except ValueError:
+        n = default
+    return max(low, min(high, n))
+
+
+@router.get("/at-risk")
+def at_risk(page: OpenPage) -> Response:
+    query = page.request.query_params
+    segment, band = _filters(page.request)
+    limit = _int(query.get("limit"), PAGE_SIZE, 1, MAX_PAGE)
+    offset = _int(query.get("offset"), 0, 0, 10**9)
+    try:
+        total = page.snap.at_risk_count(segment, band)
+    except LiucunError as e:
+        return page.render("message.html", status=404, title="at-risk", message=str(e))
+    return page.render(
+        "at_risk.html",
+        "at_risk",
+        rows=views.at_risk_rows(page.snap, limit, segment, band, offset),
+        segment=segment,
+        band=band,
+        limit=limit,
+        offset=offset,
+        more=total > offset + limit,
+        total=total,
+        bands=[b["band"] for b in page.dash.get("bands") or []],
+        segment_names=page.dash.get("segment_names") or [],
+        csv_url="/at-risk.csv?"
+        + urlencode({k: x for k, x in (("segment", segment), ("band", band)) if x}),
+    )
+
+
+@router.get("/at-risk.csv")
+def at_risk_csv(page: OpenRun) -> Response:
+    snap = page.snap
+    segment, band = _filters(page.request)
+    try:
+        total = snap.at_risk_count(segment, band)
+    except LiucunError as e:
+        return Response(str(e), status_code=404, media_type="text/plain")
+    limit = _int(page.request.query_params.get("limit"), total, 0, total)
+    chunks = views.at_risk_csv_chunks(snap, limit, segment, band)
+    name = f"at-risk-{snap.as_of}" + (f"-{band}" if band else "") + ".csv"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/customers")
+def find_customer(request: Request, lang: SignedIn, user_id: str = "") -> Response:
+    uid = user_id.strip()
+    target = f"/customers/{quote(uid, safe='')}" if uid else "/at-risk"
+    return finish(request, RedirectResponse(target, status_code=303), lang)
+
+
+@router.get("/customers/{user_id}")
+def customer(page: OpenPage, user_id: str) -> Response:
+    snap, t = page.snap, page.t
+    info = snap.customer(user_id)
+    if info is None:
+        msg = fill(t.unknown_customer, id=user_id, run=snap.run_id)
+        return page.render("message.html", status=404, title=t.not_found, message=msg)
+    recs = snap.recommendations(user_id, 10)
+    message = views.customer_message(snap, user_id)
+    reasons = [x.strip() for x in str(info.get("reasons") or "").split(";") if x.strip()]
+    return page.render(
+        "customer.html",
+        "customer",
+        c=info,
+        reasons=reasons,
+        recs=recs,
+        plan=info.get("planned_action"),
+        message=message,
+        timeline=views.timeline(page.request.app.state.workspace, user_id),
+        timeline_rows=views.TIMELINE_ROWS,
+        horizon=views.horizon(page.dash, snap),
+    )
+
+
+@router.get("/campaigns")
+def campaigns(page: OpenPage) -> Response:
+    charts_ = charts.campaigns_charts(page.dash, page.t, page.v)
+    return page.render("campaigns.html", "campaigns", charts=charts_)
+
+
+@router.get("/model")
+def model(page: OpenPage) -> Response:
+    return page.render("model.html", "model", charts=charts.model_charts(page.dash, page.t))
+
+
+@router.get("/reviews")
+def reviews(page: OpenPage) -> Response:
+    data = views.review_data(page.snap)
+    charts_ = charts.reviews_charts(data, page.t, page.v)
+    return page.render("reviews.html", "reviews", charts=charts_, r=data)
+
+
+@router.get("/risk")
+def risk(page: OpenPage) -> Response:
+    data = views.risk_data(page.snap)
+    return page.render(
+        "risk.html",
+        "risk",
+        charts=charts.risk_charts(data, page.t, page.v),
+        r=data,
+        rows_shown=views.RISK_ROWS,
+    )
+
+
+@router.get("/health-model")
+def model_alias(request: Request) -> Response:
+    return finish(request, RedirectResponse("/model", status_code=307), lang_of(request))
