@@ -21,12 +21,45 @@ threads = 0
 # is exported to Parquet under the workspace and read by a local[*] Spark session; needs
 # pip install 'liucun[spark]').
 engine = "duckdb"
+# DuckDB lets one process write: a second writer (an ingest while `liucun run` works)
+# waits up to this many seconds for the lock, then fails with "busy"; 0 = fail at once.
+lock_timeout_s = 60
 
 [ingest]
 # Time zone for naive timestamps in source files (an ingest's --tz overrides it).
 timezone = "UTC"
 # Rows stamped more than this many hours after the ingest are quarantined as "in the future".
 future_tolerance_hours = 24
+# A file (per table it fills) with a larger share of quarantined rows is refused whole,
+# nothing loaded: it was most likely read wrongly (--map, --date-format, --encoding). An
+# ingest's --max-bad-share overrides it; 1 never refuses.
+max_bad_share = 0.5
+# Amounts, prices, costs and discounts above this are quarantined as implausible.
+max_amount = 1e9
+# strptime layout of text timestamps, e.g. "%d/%m/%Y %H:%M"; "" = detected per file: a
+# value like 31/01/2024 settles day first, 01/31/2024 month first, and a file whose dates
+# fit both is refused until this (or an ingest's --date-format) says which.
+date_format = ""
+
+# Order statuses as shops export them → paid, refunded or cancelled (matched ignoring case
+# and surrounding spaces). Add your own, e.g. "partially refunded" = "refunded".
+[ingest.status_synonyms]
+completed = "paid"
+complete = "paid"
+delivered = "paid"
+shipped = "paid"
+fulfilled = "paid"
+success = "paid"
+returned = "refunded"
+refund = "refunded"
+canceled = "cancelled"
+void = "cancelled"
+voided = "cancelled"
+"交易成功" = "paid"
+"已完成" = "paid"
+"退款成功" = "refunded"
+"已退款" = "refunded"
+"已取消" = "cancelled"
 
 [score]
 # Default outcome window in days for churn, orders and revenue.
@@ -451,6 +484,21 @@ readouts = 5
 # Calibration and lift of p_churn on the score model's validation slice (rebuilds that
 # cutoff's features once per model; cached next to it).
 model_health = true
+
+# The API and dashboard server (`liucun serve`).
+[serve]
+# A request body past its limit is refused with 413 before it is parsed. Every route takes
+# a small JSON document (a plan's budget, a question, the login form): 1 MiB is ample.
+max_body_bytes = 1048576
+# POST /api/events (up to 10,000 events) and POST /api/sentiment (up to 1,000 texts of
+# 5,000 characters, escaped): 32 MiB; these bodies are validated in a worker thread.
+max_bulk_body_bytes = 33554432
+# Campaign plans kept per served run and parameters (a plan takes seconds to minutes; a
+# new run or a changed liucun.toml plans again).
+plan_cache_size = 16
+# Seconds a client is told to wait (Retry-After) when the warehouse is busy or no run is
+# served yet.
+retry_after_s = 30
 """
 
 
@@ -491,4 +539,42 @@ def load(path: Path) -> dict[str, Any]:
         user = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise LiucunError(f"{path}: not valid TOML ({e})") from None
-    return deep_merge(defaults(), user)
+    except (OSError, UnicodeDecodeError) as e:
+        raise LiucunError(f"{path}: cannot read the settings ({e})") from None
+    base = defaults()
+    _check_types(base, user, path, "")
+    return deep_merge(base, user)
+
+
+def _kind(v: object) -> str | None:
+    """What a setting holds, as the user would say it; None for a table."""
+    if isinstance(v, bool):
+        return "true or false"
+    if isinstance(v, int | float):
+        return "a number"
+    if isinstance(v, str):
+        return "text in quotes"
+    if isinstance(v, list):
+        return "a list"
+    return None
+
+
+def _check_types(base: Mapping[str, Any], user: Mapping[str, Any], path: Path, at: str) -> None:
+    """A setting of the wrong kind (``threads = "x"``) is named with its file here, rather
+    than surfacing later as a bare ``ValueError`` from whatever reads it."""
+    for k, v in user.items():
+        if k not in base:
+            continue  # extra keys: overrides of open tables, read where they are used
+        name = f"{at}.{k}" if at else k
+        want = base[k]
+        if isinstance(want, Mapping):
+            if not isinstance(v, Mapping):
+                raise LiucunError(f"{path}: [{name}] should be a table of settings, not {v!r}")
+            _check_types(want, v, path, name)
+            continue
+        # Text settings may also take a number ("zero" or a number): only the reverse is wrong.
+        lenient = isinstance(want, str) and _kind(v) == "a number"
+        if isinstance(v, Mapping) or (_kind(v) != _kind(want) and not lenient):
+            table, _, key = name.rpartition(".")
+            where = f"[{table}] {key}" if table else key
+            raise LiucunError(f"{path}: {where} = {v!r}: expected {_kind(want)} (default {want!r})")

@@ -10,14 +10,17 @@ named methods of :class:`Warehouse`.
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from liucun import config
 from liucun.errors import LiucunError
 from liucun.schema import META_COLUMNS, TABLES, TEXT_SCORES
 
@@ -50,6 +53,39 @@ CREATE TABLE IF NOT EXISTS ingests (
     duplicates BIGINT,
     quarantined BIGINT
 )"""
+
+
+class WarehouseBusy(LiucunError):
+    """Another process holds the warehouse's write lock for longer than
+    ``[warehouse] lock_timeout_s``: worth retrying later. The message names no path or
+    process, so the API can pass it on as "busy, retry"."""
+
+
+# How often a writer waiting for the lock tries again.
+LOCK_POLL_S = 0.1
+
+
+def _lock_conflict(e: duckdb.Error) -> bool:
+    """Whether DuckDB refused the file because another process holds its write lock."""
+    text = str(e)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _say(message: str) -> None:
+    """Say on stderr (stdout may be a command's output) that a writer waits."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def one_row(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
+) -> tuple[Any, ...]:
+    """The row of a query that returns one (an aggregate), reading the whole result.
+
+    Use it instead of ``fetchone()``: that leaves the result open, and DuckDB 2 then
+    refuses the next relation or Ibis query on the connection (``ResourceInUseException``).
+    """
+    cur = con.execute(sql, list(params)) if params else con.execute(sql)
+    return cur.fetchall()[0]
 
 
 def sql_str(s: str) -> str:
@@ -188,12 +224,29 @@ class Warehouse:
         The ``warehouse.duckdb`` file; created with every table on first use.
     memory_limit, threads
         DuckDB settings (see ``[warehouse]`` in ``liucun.toml``).
+    lock_timeout_s
+        How long opening for writing waits while another process holds the file (DuckDB
+        allows one writer) before :class:`WarehouseBusy`; ``None``: ``[warehouse]``'s
+        default.
+    on_wait
+        Told once when opening has to wait (default: a line on stderr).
     """
 
-    def __init__(self, path: Path, memory_limit: str = "2GB", threads: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        memory_limit: str = "2GB",
+        threads: int = 0,
+        lock_timeout_s: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.memory_limit = memory_limit
         self.threads = threads
+        if lock_timeout_s is None:
+            lock_timeout_s = config.section("warehouse")["lock_timeout_s"]
+        self.lock_timeout_s = max(float(lock_timeout_s), 0.0)
+        self.on_wait = on_wait or _say
         self._con: duckdb.DuckDBPyConnection | None = None
         self._ibis: Any = None
 
@@ -202,10 +255,7 @@ class Warehouse:
     def con(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                con = duckdb.connect(str(self.path))
-            except duckdb.IOException as e:
-                raise LiucunError(f"{self.path}: cannot open the warehouse ({e})") from None
+            con = self._connect()
             con.execute(f"SET memory_limit='{self.memory_limit}'")
             if self.threads:
                 con.execute(f"SET threads={int(self.threads)}")
@@ -213,6 +263,32 @@ class Warehouse:
             self._con = con
             self._create_schema()
         return self._con
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """Open the file for writing, waiting up to ``lock_timeout_s`` for another writer."""
+        deadline = time.monotonic() + self.lock_timeout_s
+        told = False
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as e:
+                if not _lock_conflict(e):
+                    raise LiucunError(f"{self.path}: cannot open the warehouse ({e})") from None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                waited = f" (waited {self.lock_timeout_s:g} s)" if self.lock_timeout_s else ""
+                raise WarehouseBusy(
+                    "the warehouse is busy: another liucun process (a run or an ingest) is "
+                    f"writing{waited}; retry when it has finished, or raise "
+                    "[warehouse] lock_timeout_s in liucun.toml"
+                )
+            if not told:
+                self.on_wait(
+                    "warehouse busy (another liucun process is writing); "
+                    f"waiting up to {self.lock_timeout_s:g} s"
+                )
+                told = True
+            time.sleep(min(LOCK_POLL_S, left))
 
     def close(self) -> None:
         if self._con is not None:
@@ -302,7 +378,7 @@ class Warehouse:
     def count(self, name: str) -> int:
         if name not in self.table_names():
             raise LiucunError(f"no table '{name}' in {self.path}")
-        return int(self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+        return int(one_row(self.con, f"SELECT count(*) FROM {ident(name)}")[0])
 
     def quarantine(
         self, table: str | None = None, limit: int | None = 20
@@ -324,14 +400,14 @@ class Warehouse:
         parts = " UNION ALL ".join(
             f"SELECT max(ts) AS ts FROM {t}" for t in TABLES if "ts" in TABLES[t].column_names
         )
-        return self.con.execute(f"SELECT max(ts) FROM ({parts})").fetchone()[0]
+        return one_row(self.con, f"SELECT max(ts) FROM ({parts})")[0]
 
     def first_activity(self) -> dt.datetime | None:
         """The oldest timestamp of any table (where rolling backtest cutoffs may start)."""
         parts = " UNION ALL ".join(
             f"SELECT min(ts) AS ts FROM {t}" for t in TABLES if "ts" in TABLES[t].column_names
         )
-        return self.con.execute(f"SELECT min(ts) FROM ({parts})").fetchone()[0]
+        return one_row(self.con, f"SELECT min(ts) FROM ({parts})")[0]
 
     def fingerprint(self) -> dict[str, list[int]]:
         """Row count and newest ingest id per table: changes whenever an ingest changes data.
@@ -343,9 +419,9 @@ class Warehouse:
         )
         out = {r[0]: [int(r[1]), int(r[2])] for r in self.con.execute(parts).fetchall()}
         if "text_scores" in self.table_names():  # derived: rescored when its model changes
-            n, model = self.con.execute(
-                "SELECT count(*), coalesce(max(model_id), '') FROM text_scores"
-            ).fetchall()[0]
+            n, model = one_row(
+                self.con, "SELECT count(*), coalesce(max(model_id), '') FROM text_scores"
+            )
             out["text_scores"] = [int(n), zlib.crc32(str(model).encode())]
         return out
 
@@ -413,11 +489,12 @@ class Warehouse:
             for t in TABLES
             if t != "items" and "user_id" in TABLES[t].column_names
         )
-        customers = con.execute(f"SELECT count(DISTINCT user_id) FROM ({users_sql})").fetchone()[0]
-        rev = con.execute(
+        customers = one_row(con, f"SELECT count(DISTINCT user_id) FROM ({users_sql})")[0]
+        rev = one_row(
+            con,
             "SELECT coalesce(sum(amount) FILTER (WHERE status = 'paid'), 0), "
-            "min(ts), max(ts) FROM orders"
-        ).fetchone()
+            "min(ts), max(ts) FROM orders",
+        )
         return {
             "tables": counts,
             "customers": int(customers),

@@ -7,10 +7,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
 from liucun import config
-from liucun.data.ingest import ingest
+from liucun.data.ingest import check_synonyms, ingest
 from liucun.errors import LiucunError
-from liucun.warehouse import Warehouse
+from liucun.warehouse import Warehouse, sql_str
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -45,12 +47,22 @@ class Workspace:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
-        self.path.mkdir(parents=True, exist_ok=True)
-        for sub in ("models", "runs"):
-            (self.path / sub).mkdir(exist_ok=True)
-        toml = self.path / "liucun.toml"
-        if not toml.exists():
-            toml.write_text(config.DEFAULT_TOML, encoding="utf-8")
+        if self.path.exists() and not self.path.is_dir():
+            raise LiucunError(
+                f"workspace {self.path}: is a file, not a folder (--workspace or "
+                f"LIUCUN_WORKSPACE names the workspace folder)"
+            )
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            for sub in ("models", "runs"):
+                (self.path / sub).mkdir(exist_ok=True)
+            toml = self.path / "liucun.toml"
+            if not toml.exists():
+                toml.write_text(config.DEFAULT_TOML, encoding="utf-8")
+        except OSError as e:
+            raise LiucunError(
+                f"workspace {self.path}: cannot create it ({e.strerror or e})"
+            ) from None
         self._warehouse: Warehouse | None = None
 
     @property
@@ -61,10 +73,19 @@ class Workspace:
     def warehouse(self) -> Warehouse:
         if self._warehouse is None:
             wh = self.config["warehouse"]
+            memory = str(wh["memory_limit"])
+            try:  # checked here: the warehouse applies it only when it first connects
+                duckdb.sql(f"SET memory_limit={sql_str(memory)}")
+            except duckdb.Error:
+                raise LiucunError(
+                    f"{self.path / 'liucun.toml'}: [warehouse] memory_limit = {memory!r}: "
+                    f'expected a size such as "2GB" or "500MB"'
+                ) from None
             self._warehouse = Warehouse(
                 self.path / "warehouse.duckdb",
-                memory_limit=str(wh["memory_limit"]),
+                memory_limit=memory,
                 threads=int(wh["threads"]),
+                lock_timeout_s=float(wh["lock_timeout_s"]),
             )
         return self._warehouse
 
@@ -78,10 +99,15 @@ class Workspace:
         strict: bool = False,
         sep: str | None = None,
         encoding: str | None = None,
+        date_format: str | None = None,
+        max_bad_share: float | None = None,
     ) -> list[IngestResult]:
-        """Validate and load a file idempotently; see :func:`liucun.data.ingest.ingest`."""
+        """Validate and load a file idempotently; see :func:`liucun.data.ingest.ingest`.
 
+        ``date_format`` and ``max_bad_share`` default to ``[ingest]`` in ``liucun.toml``.
+        """
         cfg = self.config["ingest"]
+        toml = self.path / "liucun.toml"
         return ingest(
             self.warehouse,
             table,
@@ -93,6 +119,10 @@ class Workspace:
             future_hours=float(cfg["future_tolerance_hours"]),
             sep=sep,
             encoding=encoding,
+            date_format=date_format or str(cfg["date_format"]) or None,
+            max_bad_share=float(cfg["max_bad_share"] if max_bad_share is None else max_bad_share),
+            max_amount=float(cfg["max_amount"]),
+            status_synonyms=check_synonyms(cfg["status_synonyms"], str(toml)),
         )
 
     def table(self, name: str) -> ir.Table:

@@ -59,7 +59,30 @@ def ingest(
     sep: Annotated[
         str | None, typer.Option("--sep", help="CSV delimiter (default: sniffed).")
     ] = None,
-    encoding: Annotated[str | None, typer.Option("--encoding", help="CSV text encoding.")] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option("--encoding", help="Text encoding: utf-8 (default), gbk, gb18030, latin-1..."),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="strftime layout of the file's timestamps, e.g. '%d/%m/%Y %H:%M' (default: "
+            "ingest.date_format in liucun.toml, else detected per file).",
+            show_default=False,
+        ),
+    ] = None,
+    max_bad_share: Annotated[
+        float | None,
+        typer.Option(
+            "--max-bad-share",
+            min=0.0,
+            max=1.0,
+            help="Refuse the file (load nothing) when a larger share of its rows is bad "
+            "(default: ingest.max_bad_share in liucun.toml, 0.5).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Validate a file and append it idempotently; bad rows go to quarantine."""
     ws = open_workspace()
@@ -72,6 +95,8 @@ def ingest(
         strict=strict,
         sep=sep,
         encoding=encoding,
+        date_format=date_format,
+        max_bad_share=max_bad_share,
     )
     for r in results:
         console.print(ingest_line(r))

@@ -19,12 +19,12 @@ def plan(
     out_file: Annotated[Path, typer.Option("--out", help="Write the plan to CSV or Parquet.")],
     budget: Annotated[
         float | None,
-        typer.Option("--budget", help="Most the plan may cost (default: [plan] budget)."),
+        typer.Option("--budget", help="Most the plan may cost (default: \\[plan] budget)."),
     ] = None,
     as_of: AsOf = None,
     horizon: Annotated[
         int | None,
-        typer.Option("--horizon", help="Outcome window in days (default: [plan] horizon_days)."),
+        typer.Option("--horizon", help="Outcome window in days (default: \\[plan] horizon_days)."),
     ] = None,
     messages_file: Annotated[
         Path | None,

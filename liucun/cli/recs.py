@@ -17,7 +17,11 @@ def recommend(
         Path | None, typer.Option("--out", help="Write recommendations to CSV or Parquet.")
     ] = None,
     as_of: AsOf = None,
-    k: Annotated[int | None, typer.Option("--k", help="Items per customer.")] = None,
+    k: Annotated[
+        int | None,
+        # Rich reads [...] as markup: escaped, or "[recommend]" vanishes from --help.
+        typer.Option("--k", help="Items per customer (default: \\[recommend] k in liucun.toml)."),
+    ] = None,
     users_file: Annotated[
         Path | None, typer.Option("--users", help="Only these customers (user_id column).")
     ] = None,
@@ -39,10 +43,17 @@ def recommend(
     day = parse_as_of(as_of, ws)
     users = [user] if user else (read_users(users_file) if users_file else None)
     with err.status("starting") as status:
-        r = recommend_items(ws, day, k, users, on_step=status.update)
+        r = recommend_items(ws, day, k, users, on_step=status.update, known_only=bool(user))
     recs = r.recommendations
     if user:
         rec = r.model
+        if user not in rec.user_index_:
+            err.print(
+                f"note: {user} has no item history before {day}: a cold-start list "
+                f"({rec.cold_source} items), scored by that source",
+                markup=False,
+                highlight=False,
+            )
         t = RichTable(title=f"recommendations for {user} as of {day}")
         for c in ("rank", "item", "score", "why"):
             t.add_column(c, overflow="fold")

@@ -116,7 +116,9 @@ def score(
     as_of: AsOf = None,
     horizon: Annotated[
         int | None,
-        typer.Option("--horizon", help="Outcome window in days (default: [score] in liucun.toml)."),
+        typer.Option(
+            "--horizon", help="Outcome window in days (default: \\[score] in liucun.toml)."
+        ),
     ] = None,
 ) -> None:
     """Churn probability, expected orders and revenue, CLV and reasons per customer."""

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import duckdb
 
+from liucun import config
 from liucun.data.adapters import get_adapter
-from liucun.data.sources import SourceOptions, column_types, ident
-from liucun.data.validate import validated_select
+from liucun.data.sources import SourceOptions, column_types, error_reason, ident
+from liucun.data.validate import TS_FORMATS, date_order_sql, dmy_formats, validated_select
 from liucun.errors import LiucunError, SourceError, StrictRejected
-from liucun.schema import Table, get_table
+from liucun.schema import ORDER_STATUSES, Table, get_table
 from liucun.warehouse import Warehouse, sql_str
 
 
@@ -80,13 +81,62 @@ def _content_hash(table: Table, prefix: str = "") -> str:
     return "hash(" + ", ".join(f"{prefix}{ident(c)}" for c in table.column_names) + ")"
 
 
+@dataclass(frozen=True)
+class ReadRules:
+    """How values are read beyond the schema ([ingest] settings and ingest options)."""
+
+    tz: str
+    future_hours: float
+    max_amount: float
+    max_bad_share: float
+    date_format: str | None
+    status_synonyms: dict[str, str]
+
+
+_ASK_FORMAT = (
+    "pass --date-format FORMAT (strftime style: '%d/%m/%Y %H:%M' is day first, "
+    "'%m/%d/%Y %H:%M' month first) or set date_format in liucun.toml's [ingest]"
+)
+
+
+def _date_layouts(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    src_sql: str,
+    types: dict[str, str],
+    source: str,
+) -> dict[str, tuple[str, ...]]:
+    """Per text timestamp column, the formats of its ``a/b/yyyy`` dates: day-first if a
+    value's first field is over 12, month-first if its second is. One file and column is
+    read one way only, so a file that mixes both, or whose dates fit both, is refused."""
+    cols = [c.name for c in table.columns if c.kind == "ts" and types.get(c.name) == "VARCHAR"]
+    if not cols:
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for name in cols:
+        row = con.execute(date_order_sql(ident(name), src_sql)).fetchall()[0]
+        day, month, either, day_ex, day_row, month_ex, month_row, either_ex = row
+        if day and month:
+            raise SourceError(
+                f"{source}: column {name} mixes day-first dates (row {day_row}: {day_ex}) "
+                f"and month-first ones (row {month_row}: {month_ex}); {_ASK_FORMAT}"
+            )
+        if day or month:
+            out[name] = TS_FORMATS + dmy_formats("day-first" if day else "month-first")
+        elif either:
+            raise SourceError(
+                f"{source}: column {name}: dates such as {either_ex} could be day-first or "
+                f"month-first (no day above 12 in the file settles it); {_ASK_FORMAT}"
+            )
+    return out
+
+
 def _stage(
     con: duckdb.DuckDBPyConnection,
     table: Table,
     src_sql: str,
     source: str,
-    tz: str,
-    future_hours: float,
+    rules: ReadRules,
 ) -> None:
     types = column_types(con, src_sql)
     missing = [c for c in table.required if c not in types]
@@ -96,7 +146,19 @@ def _stage(
             f"{source}: missing required column(s) {', '.join(missing)} for table "
             f"{table.name}; columns found: {found} (map names with --map SRC:DST)"
         )
-    sel = validated_select(table, src_sql, types, tz=tz, future_hours=future_hours)
+    layouts = {} if rules.date_format else _date_layouts(con, table, src_sql, types, source)
+    synonyms = {"status": rules.status_synonyms} if table.name == "orders" else {}
+    sel = validated_select(
+        table,
+        src_sql,
+        types,
+        tz=rules.tz,
+        future_hours=rules.future_hours,
+        date_formats=layouts,
+        user_format=rules.date_format,
+        synonyms=synonyms,
+        max_amount=rules.max_amount,
+    )
     cols = ", ".join(ident(c) for c in table.column_names)
     if table.derived_id and table.derived_id not in types:
         cols = ", ".join(
@@ -127,6 +189,7 @@ def _merge(
     source: str,
     ingest_id: int,
     strict: bool,
+    max_bad_share: float = 1.0,
 ) -> IngestResult:
     res = IngestResult(table.name, source)
     name = table.name
@@ -141,7 +204,7 @@ def _merge(
     # stage's own row order), so a plain scan of it yields them in file order too.
     res.read, res.quarantined, in_order = con.execute(
         "SELECT count(*), count(_reason), min(_row - rowid) = max(_row - rowid) FROM _stage_rows"
-    ).fetchone()
+    ).fetchall()[0]
     if res.quarantined:
         rows = con.execute(
             "SELECT _reason, count(*) FROM _stage WHERE _reason IS NOT NULL GROUP BY 1 "
@@ -151,11 +214,20 @@ def _merge(
         row, column, reason = con.execute(
             "SELECT _row, _column, _reason FROM _stage WHERE _reason IS NOT NULL "
             "ORDER BY _row LIMIT 1"
-        ).fetchone()
+        ).fetchall()[0]
         res.first_problem = f"{source}: row {row}, column {column or '-'}: {reason}"
         if strict:
             raise StrictRejected(
                 f"{res.first_problem} ({res.quarantined} bad rows; --strict loaded nothing)"
+            )
+        if res.quarantined > max_bad_share * res.read:
+            top = "; ".join(f"{r} ({n:,})" for r, n in list(res.reasons.items())[:3])
+            raise SourceError(
+                f"{source}: {res.quarantined:,} of {res.read:,} {name} rows are bad "
+                f"({res.quarantined / res.read:.0%}, over --max-bad-share {max_bad_share:g}), "
+                f"so nothing was loaded; reasons: {top}; first: row {row}, column "
+                f"{column or '-'} (check --map, --date-format and --encoding, or see "
+                f"`liucun ingest --help`)"
             )
         # Re-ingesting a file does not repeat its quarantined rows.
         con.execute(
@@ -172,7 +244,7 @@ def _merge(
     if table.unique_key:
         repeats = con.execute(
             "SELECT count(*) - count(DISTINCT _key) FROM _stage WHERE _reason IS NULL"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     if repeats:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _cand AS SELECT * FROM _stage WHERE _reason IS NULL "
@@ -184,7 +256,7 @@ def _merge(
         )
 
     # Against what the warehouse already holds: same content → duplicate, else update.
-    has_rows = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)").fetchone()[0]
+    has_rows = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)").fetchall()[0][0]
     if has_rows:
         # Both sides are narrowed to (key, hash) first: left to the optimizer, the hashes
         # are computed above the join, whose hash table then holds every column of a side.
@@ -199,7 +271,7 @@ def _merge(
         con.execute("CREATE OR REPLACE TEMP TABLE _match (_key VARCHAR, _same BOOLEAN)")
     same, changed = con.execute(
         "SELECT count(*) FILTER (WHERE _same), count(*) FILTER (WHERE NOT _same) FROM _match"
-    ).fetchone()
+    ).fetchall()[0]
     res.duplicates += same
     res.updated += changed
 
@@ -214,7 +286,7 @@ def _merge(
         )
         o_same, o_superseded = con.execute(
             "SELECT count(*) FILTER (WHERE _same), count(*) FILTER (WHERE NOT _same) FROM _older"
-        ).fetchone()
+        ).fetchall()[0]
         res.duplicates += o_same
         res.updated += o_superseded
         con.execute(
@@ -228,7 +300,7 @@ def _merge(
         )
         con.execute(f"DELETE FROM {name} WHERE {tkey} IN (SELECT _key FROM _match WHERE NOT _same)")
     # Keys are unique in the file's candidates and in the table: each matched at most once.
-    res.loaded = con.execute("SELECT count(*) FROM _cand").fetchone()[0] - same - changed
+    res.loaded = con.execute("SELECT count(*) FROM _cand").fetchall()[0][0] - same - changed
     if has_rows and res.loaded + changed:
         con.execute(
             f"INSERT INTO {name} SELECT {cols}, {skey}, {src}, _row, {ingest_id} FROM _cand c "
@@ -257,6 +329,35 @@ def _drop_temporaries(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS temp.{ident(name)}")
 
 
+def check_date_format(fmt: str) -> None:
+    """Refuse a ``--date-format`` strptime cannot use, before any row is read."""
+    if "%" not in fmt:
+        raise LiucunError(
+            f"date format {fmt!r} (--date-format or [ingest] date_format): not a strftime "
+            f"format (for example '%d/%m/%Y %H:%M')"
+        )
+    try:
+        duckdb.sql(f"SELECT try_strptime('', {sql_str(fmt)})").fetchall()
+    except duckdb.Error as e:
+        reason = str(e).strip().splitlines()[0].removeprefix("Invalid Input Error: ")
+        raise LiucunError(
+            f"date format {fmt!r} (--date-format or [ingest] date_format): {reason}"
+        ) from None
+
+
+def check_synonyms(synonyms: dict[str, object], where: str) -> dict[str, str]:
+    """Status synonyms as given → lower-cased source value → canonical status."""
+    out: dict[str, str] = {}
+    for k, v in synonyms.items():
+        if not isinstance(v, str) or v.strip().lower() not in ORDER_STATUSES:
+            raise LiucunError(
+                f"{where}: [ingest.status_synonyms] {k} = {v!r}: expected one of "
+                f"{', '.join(ORDER_STATUSES)}"
+            )
+        out[str(k).strip().lower()] = v.strip().lower()
+    return out
+
+
 def ingest(
     warehouse: Warehouse,
     table: str,
@@ -268,12 +369,40 @@ def ingest(
     future_hours: float = 24,
     sep: str | None = None,
     encoding: str | None = None,
+    *,
+    date_format: str | None = None,
+    max_bad_share: float | None = None,
+    max_amount: float | None = None,
+    status_synonyms: dict[str, str] | None = None,
 ) -> list[IngestResult]:
     """Load ``path`` into canonical ``table`` (and any other table its adapter fills).
 
     Returns one result per canonical table touched; each balances
-    ``read = loaded + updated + duplicates + quarantined``.
+    ``read = loaded + updated + duplicates + quarantined``. A table whose share of bad
+    rows is over ``max_bad_share`` is refused with nothing loaded; ``date_format`` reads
+    every text timestamp with that strptime layout. Settings left as None come from
+    ``liucun.toml``'s documented ``[ingest]`` defaults.
     """
+    cfg = config.section("ingest")
+    if date_format:
+        check_date_format(date_format)
+    share = float(cfg["max_bad_share"] if max_bad_share is None else max_bad_share)
+    if not 0 <= share <= 1:
+        raise LiucunError(
+            f"max bad share {share:g} (--max-bad-share or [ingest] max_bad_share): expected "
+            f"a share from 0 to 1"
+        )
+    rules = ReadRules(
+        tz=tz,
+        future_hours=future_hours,
+        max_amount=float(cfg["max_amount"] if max_amount is None else max_amount),
+        max_bad_share=share,
+        date_format=date_format or None,
+        status_synonyms=check_synonyms(
+            cfg["status_synonyms"] if status_synonyms is None else status_synonyms,
+            "status synonyms",
+        ),
+    )
     target = get_table(table)
     path = Path(path)
     adapter = get_adapter(fmt, path)
@@ -290,7 +419,8 @@ def ingest(
         con.execute(f"SET TimeZone={sql_str(tz)}")
     except duckdb.Error:
         raise LiucunError(
-            f"unknown time zone '{tz}' (use an IANA name like Asia/Shanghai)"
+            f"unknown time zone '{tz}' (--tz or [ingest] timezone in liucun.toml; use an "
+            f"IANA name like Asia/Shanghai)"
         ) from None
     try:
         # Reading only creates temporary objects, so it runs before the transaction (a
@@ -299,7 +429,7 @@ def ingest(
         with warehouse.transaction():
             ingest_id = con.execute(
                 "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             order = [target.name] + [t for t in selects if t != target.name]
             for tname in order:
                 if tname not in selects:
@@ -307,13 +437,13 @@ def ingest(
                 t = get_table(tname)
                 source = adapter.source_of(tname, path)
                 try:
-                    _stage(con, t, selects[tname], source, tz, future_hours)
+                    _stage(con, t, selects[tname], source, rules)
                 except duckdb.Error as e:
                     raise SourceError(
-                        f"{source}: cannot load into {tname}: {str(e).strip().splitlines()[0]}"
+                        f"{source}: cannot load into {tname}: {error_reason(e)}"
                     ) from None
                 _crash_point("after_stage")
-                res = _merge(con, t, source, ingest_id, strict)
+                res = _merge(con, t, source, ingest_id, strict, rules.max_bad_share)
                 assert res.balanced, res
                 con.execute(
                     "INSERT INTO ingests VALUES (?, ?, ?, ?, timezone('UTC', now()), "

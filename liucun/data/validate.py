@@ -8,23 +8,62 @@ the engine; Python only writes the expressions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from liucun.data.sources import ident
 from liucun.schema import Column, Table
 from liucun.warehouse import sql_str
 
 # Tried in order after ISO-8601 (which TIMESTAMPTZ casting reads, with or without offset).
+# Unambiguous layouts only: the order of day and month in ``01/02/2024`` is settled per file
+# and column (:func:`date_order_sql`), and its formats come from :func:`dmy_formats`.
 TS_FORMATS = (
     "%Y%m%d",
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y",
     "%d/%b/%Y:%H:%M:%S",
 )
+_TIMES = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p")
+DATE_ORDERS = ("day-first", "month-first")
+# ``d/m/yyyy``, ``d.m.yyyy`` or ``d-m-yyyy`` at the start of a value: groups 1 and 2.
+DMY_RE = r"^\s*([0-9]{1,2})[/.-]([0-9]{1,2})[/.-][0-9]{4}"
+# A clock time followed by an offset (``10:00 +0800``, ``10:00:00+08:00``): groups 1 and 2.
+_OFFSET_RE = r"([0-9]:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)\s*([+-][0-9]{2}:?[0-9]{2}|Z)$"
+
+
+def dmy_formats(order: str) -> tuple[str, ...]:
+    """strptime formats of slash/dot/dash dates read ``day-first`` or ``month-first``."""
+    first, second = ("%d", "%m") if order == "day-first" else ("%m", "%d")
+    out: list[str] = []
+    for sep in ("/", ".", "-"):
+        day = f"{first}{sep}{second}{sep}%Y"
+        out += [f"{day} {t}" for t in _TIMES] + [day]
+    return tuple(out)
+
+
+def date_order_sql(x: str, src_sql: str) -> str:
+    """SQL: over a text column of ``src_sql``, how many ``a/b/yyyy`` values settle
+    day-first (a > 12), month-first (b > 12) or neither, each with its first example and
+    row. Only values with a separator 2nd or 3rd reach the regular expression, so an ISO
+    or epoch column costs one cheap scan."""
+    v = f"CAST({x} AS VARCHAR)"
+    seps = "('/', '.', '-')"
+    parts = f"regexp_extract(v, {sql_str(DMY_RE)}, ['a', 'b'])"
+    day = "(a > 12 AND b <= 12)"
+    month = "(b > 12 AND a <= 12)"
+    both = "(a <= 12 AND b <= 12)"
+    return (
+        f"SELECT count(*) FILTER (WHERE {day}), count(*) FILTER (WHERE {month}), "
+        f"count(*) FILTER (WHERE {both}), "
+        f"arg_min(v, _row) FILTER (WHERE {day}), min(_row) FILTER (WHERE {day}), "
+        f"arg_min(v, _row) FILTER (WHERE {month}), min(_row) FILTER (WHERE {month}), "
+        f"arg_min(v, _row) FILTER (WHERE {both}) "
+        f"FROM (SELECT _row, v, TRY_CAST(p.a AS INTEGER) AS a, TRY_CAST(p.b AS INTEGER) AS b "
+        f"FROM (SELECT _row, v, {parts} AS p FROM (SELECT _row, {v} AS v FROM ({src_sql})) "
+        f"WHERE substr(v, 2, 1) IN {seps} OR substr(v, 3, 1) IN {seps} OR v[1] = ' '))"
+    )
+
 
 NUMERIC = (
     "TINYINT",
@@ -64,7 +103,20 @@ def _epoch(x: str) -> str:
     )
 
 
-def parse_ts(x: str, ty: str, tz: str) -> str:
+def _zoned(fmt: str) -> bool:
+    return "%z" in fmt or "%Z" in fmt
+
+
+def parse_ts(
+    x: str, ty: str, tz: str, formats: tuple[str, ...] = TS_FORMATS, user_format: str | None = None
+) -> str:
+    """SQL: a source value → naive UTC, NULL when unreadable.
+
+    Text is tried as epoch seconds/ms, then ISO-8601 (an offset such as ``+0800`` or
+    ``+08:00``, with or without a space before it, is applied), then ``formats``; a format
+    with ``%z`` reads the value's own offset, any other is read in ``tz``. A
+    ``user_format`` (``--date-format``) replaces ``formats`` and is tried before ISO-8601.
+    """
     up = ty.upper()
     if up == "TIMESTAMP WITH TIME ZONE":
         return f"timezone('UTC', {x})"
@@ -74,15 +126,36 @@ def parse_ts(x: str, ty: str, tz: str) -> str:
         return _local_to_utc(f"CAST({x} AS TIMESTAMP)", tz)
     if _is_numeric(ty):
         return _epoch(x)
+    fmts = (user_format,) if user_format else formats
     v = f"trim(CAST({x} AS VARCHAR))"
-    fmts = "[" + ", ".join(sql_str(f) for f in TS_FORMATS) + "]"
+    spaced = f"regexp_replace({v}, {sql_str(_OFFSET_RE)}, '\\1 \\2')"
+    joined = f"regexp_replace({v}, {sql_str(_OFFSET_RE)}, '\\1\\2')"
     # Naive ISO strings cast to TIMESTAMPTZ are read in the session zone, set to --tz.
+    tries = [
+        f"timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ))",
+        f"timezone('UTC', TRY_CAST({joined} AS TIMESTAMPTZ))",
+    ]
+    naive = [f for f in fmts if not _zoned(f)]
+    zoned = [f for f in fmts if _zoned(f)]
+    # The naive layouts with a clock, followed by an offset: ``02/01/2024 10:00 +0800``.
+    offset = [f"{f} %z" for f in naive if "%H" in f or "%I" in f]
+    if naive:
+        tries.append(_local_to_utc(f"try_strptime({v}, {_list(naive)})", tz))
+    if zoned:
+        tries.append(f"timezone('UTC', try_strptime({v}, {_list(zoned)}))")
+    if offset:
+        tries.append(f"timezone('UTC', try_strptime({spaced}, {_list(offset)}))")
+    if user_format:
+        tries = tries[2:] + tries[:2]  # what the user said comes first
     return (
         f"CASE WHEN {v} IS NULL OR {v} = '' THEN NULL "
         f"WHEN regexp_full_match({v}, '-?[0-9]{{9,13}}(\\.[0-9]+)?') THEN {_epoch(v)} "
-        f"ELSE coalesce(timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ)), "
-        f"{_local_to_utc(f'try_strptime({v}, {fmts})', tz)}) END"
+        f"ELSE coalesce({', '.join(tries)}) END"
     )
+
+
+def _list(fmts: list[str]) -> str:
+    return "[" + ", ".join(sql_str(f) for f in fmts) + "]"
 
 
 def _present(x: str, ty: str) -> str:
@@ -92,23 +165,61 @@ def _present(x: str, ty: str) -> str:
     return f"({x} IS NOT NULL)"
 
 
-def _parse(col: Column, x: str, ty: str, tz: str) -> str:
+# A currency sign or code before or after a number: ``$``, ``US$``, ``¥``, ``€``, ``USD``, ``元``.
+_CUR = r"(?:[A-Z]{0,3}[$¥€£₹₩￥]|[A-Z]{3}|元)"
+# Money as exports write it, unambiguous forms only: an optional sign and currency, digits
+# with ``,`` thousands groups and a ``.`` decimal. ``12,50`` (a decimal comma?) is not one.
+MONEY_RE = (
+    rf"^([+-]?)\s*{_CUR}?\s*([+-]?)\s*"
+    r"((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)"
+    rf"\s*{_CUR}?$"
+)
+
+
+def parse_number(x: str) -> str:
+    """SQL: text → DOUBLE: plain numbers, else money forms (:data:`MONEY_RE`), else NULL."""
+    v = f"NULLIF(trim(CAST({x} AS VARCHAR)), '')"
+    m = sql_str(MONEY_RE)
+    sign = f"regexp_extract({v}, {m}, 1) || regexp_extract({v}, {m}, 2)"
+    digits = f"replace(regexp_extract({v}, {m}, 3), ',', '')"
+    money = (
+        f"CASE WHEN regexp_full_match({v}, {m}) AND length({sign}) <= 1 THEN "
+        f"CAST({digits} AS DOUBLE) * CASE WHEN {sign} = '-' THEN -1 ELSE 1 END END"
+    )
+    return f"coalesce(TRY_CAST({v} AS DOUBLE), {money})"
+
+
+def _parse(
+    col: Column,
+    x: str,
+    ty: str,
+    tz: str,
+    formats: tuple[str, ...] = TS_FORMATS,
+    user_format: str | None = None,
+    synonyms: Mapping[str, str] | None = None,
+) -> str:
     if col.kind == "id":
         return f"NULLIF(trim(CAST({x} AS VARCHAR)), '')"
     if col.kind == "text":
         return f"NULLIF(CAST({x} AS VARCHAR), '')"
     if col.kind == "ts":
-        return parse_ts(x, ty, tz)
+        return parse_ts(x, ty, tz, formats, user_format)
     if col.kind == "float":
         if _is_numeric(ty):
             return f"CAST({x} AS DOUBLE)"
-        return f"TRY_CAST(NULLIF(trim(CAST({x} AS VARCHAR)), '') AS DOUBLE)"
+        return parse_number(x)
     if col.kind == "int":
-        if _is_numeric(ty):
-            return f"CAST(round(CAST({x} AS DOUBLE)) AS BIGINT)"
-        return f"CAST(round(TRY_CAST(NULLIF(trim(CAST({x} AS VARCHAR)), '') AS DOUBLE)) AS BIGINT)"
+        d = f"CAST({x} AS DOUBLE)" if _is_numeric(ty) else parse_number(x)
+        # NaN, inf or beyond BIGINT: NULL here, quarantined by its check.
+        return f"CASE WHEN abs({d}) < 9.2e18 THEN CAST(round({d}) AS BIGINT) END"
     if col.kind == "enum":
         v = f"NULLIF(lower(trim(CAST({x} AS VARCHAR))), '')"
+        if synonyms:
+            whens = " ".join(
+                f"WHEN {sql_str(k.strip().lower())} THEN {sql_str(t)}"
+                for k, t in sorted(synonyms.items())
+            )
+            v = f"CASE {v} {whens} ELSE {v} END"
         return f"coalesce({v}, {sql_str(col.default)})" if col.default else v
     if col.kind == "json":
         up = ty.upper()
@@ -120,7 +231,9 @@ def _parse(col: Column, x: str, ty: str, tz: str) -> str:
     raise ValueError(col.kind)
 
 
-def _checks(col: Column, x: str, ty: str, p: str, future: str) -> list[tuple[str, str]]:
+def _checks(
+    col: Column, x: str, ty: str, p: str, future: str, max_amount: float | None = None
+) -> list[tuple[str, str]]:
     """(condition, reason SQL) pairs for one column, first match wins."""
     name = col.name
     given = _present(x, ty)
@@ -131,13 +244,29 @@ def _checks(col: Column, x: str, ty: str, p: str, future: str) -> list[tuple[str
     if col.kind == "ts":
         out.append((f"{given} AND {p} IS NULL", f"'unparsable timestamp ' || {shown}"))
         out.append((f"{p} > {future}", sql_str(f"{name} more than a day in the future")))
-    elif col.kind in ("float", "int"):
-        out.append((f"{given} AND {p} IS NULL", f"'non-numeric {name} ' || {shown}"))
         out.append(
-            (f"isnan({p}) OR isinf({p})", sql_str(f"non-finite {name}"))
-            if col.kind == "float"
-            else ("false", "NULL")
+            (f"{p} < TIMESTAMP '1970-01-01'", f"'{name} before 1970: ' || CAST({p} AS VARCHAR)")
         )
+    elif col.kind in ("float", "int"):
+        comma = (
+            f"CASE WHEN regexp_matches(CAST({x} AS VARCHAR), '[0-9],[0-9]') THEN "
+            '\' (a decimal comma? "," is read only as a thousands separator, "." as the '
+            "decimal point)' ELSE '' END"
+        )
+        if col.kind == "int" and _is_numeric(ty):  # NaN in a float column of quantities
+            bad = f"'non-finite {name} ' || {shown}"
+            out.append((f"{given} AND NOT isfinite(CAST({x} AS DOUBLE))", bad))
+        out.append((f"{given} AND {p} IS NULL", f"'non-numeric {name} ' || {shown} || {comma}"))
+        if col.kind == "float":
+            out.append((f"isnan({p}) OR isinf({p})", f"'non-finite {name} ' || {shown}"))
+        if max_amount is not None:
+            out.append(
+                (
+                    f"abs({p}) > {float(max_amount)!r}",
+                    f"'{name} ' || {shown} || ' above the ceiling {max_amount:,.15g} "
+                    "([ingest] max_amount in liucun.toml)'",
+                )
+            )
     elif col.kind == "enum":
         allowed = "[" + ", ".join(sql_str(v) for v in col.values) + "]"
         out.append(
@@ -148,7 +277,7 @@ def _checks(col: Column, x: str, ty: str, p: str, future: str) -> list[tuple[str
         )
     elif col.kind == "json" and ty.upper() == "VARCHAR":
         out.append((f"{p} IS NOT NULL AND NOT json_valid({p})", sql_str(f"{name} is not JSON")))
-    return [c for c in out if c[0] != "false"]
+    return out
 
 
 def _row_rules(table: Table, p: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -181,16 +310,27 @@ def validated_select(
     src_types: dict[str, str],
     tz: str = "UTC",
     future_hours: float = 24,
+    *,
+    date_formats: Mapping[str, tuple[str, ...]] | None = None,
+    user_format: str | None = None,
+    synonyms: Mapping[str, Mapping[str, str]] | None = None,
+    max_amount: float | None = None,
 ) -> str:
     """The typed, validated SELECT over ``src_sql`` (see the module docstring).
 
     ``src_types`` are the source's columns and types; canonical columns it lacks are
-    NULL. Adapters may pre-judge rows with ``_reject_column``/``_reject_reason``.
+    NULL. A reader may mark unreadable rows with ``_read_error``, an adapter pre-judge
+    rows with ``_reject_column``/``_reject_reason``. ``date_formats`` are the strptime
+    layouts settled per timestamp column (default :data:`TS_FORMATS`), ``user_format``
+    the user's ``--date-format``, ``synonyms`` per enum column source value → canonical,
+    and numbers above ``max_amount`` are quarantined.
     """
     future = f"(timezone('UTC', now()) + INTERVAL {float(future_hours)} HOUR)"
     parsed: list[str] = []
     p: dict[str, str] = {}
     conds: list[tuple[str, str, str]] = []  # (condition, column SQL literal, reason SQL)
+    if "_read_error" in src_types:
+        conds.append(("src._read_error IS NOT NULL", "NULL", "src._read_error"))
     if "_reject_reason" in src_types:
         col = "src._reject_column" if "_reject_column" in src_types else "NULL"
         conds.append(("src._reject_reason IS NOT NULL", col, "src._reject_reason"))
@@ -198,9 +338,13 @@ def validated_select(
         alias = f"_p_{col.name}"
         if col.name in src_types:
             x, ty = f"src.{ident(col.name)}", src_types[col.name]
-            parsed.append(f"{_parse(col, x, ty, tz)} AS {alias}")
+            fmts = (date_formats or {}).get(col.name, TS_FORMATS)
+            syn = (synonyms or {}).get(col.name)
+            parsed.append(f"{_parse(col, x, ty, tz, fmts, user_format, syn)} AS {alias}")
             p[col.name] = alias
-            conds += [(c, sql_str(col.name), r) for c, r in _checks(col, x, ty, alias, future)]
+            conds += [
+                (c, sql_str(col.name), r) for c, r in _checks(col, x, ty, alias, future, max_amount)
+            ]
         else:
             default = sql_str(col.default) if col.default else "NULL"
             parsed.append(f"CAST({default} AS {col.sql_type}) AS {alias}")
@@ -208,7 +352,8 @@ def validated_select(
     conds += [(c, sql_str(colname), sql_str(r)) for c, colname, r in _row_rules(table, p)]
     reason = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, _, r in conds) + " END"
     column = "CASE " + " ".join(f"WHEN {c} THEN {k}" for c, k, _ in conds) + " END"
-    raw_cols = [c for c in src_types if c not in ("_row", "_reject_column", "_reject_reason")]
+    meta = ("_row", "_reject_column", "_reject_reason", "_read_error")
+    raw_cols = [c for c in src_types if c not in meta]
     raw = (
         "to_json(struct_pack(" + ", ".join(f"{ident(c)} := src.{ident(c)}" for c in raw_cols) + "))"
     )

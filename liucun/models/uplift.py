@@ -34,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
+from liucun.errors import LiucunError
 from liucun.models.base import Estimator
 from liucun.models.boosted import FeatureMatrix
 
@@ -219,6 +220,9 @@ class LiftLearner(_Base):
         if (np.asarray(y, dtype=float) < 0).any():
             raise ValueError("LiftLearner needs a non-negative outcome (counts or amounts)")
         M, t, y = self._prepare(X, treatment, y)
+        if not (y > 0).any():
+            # LightGBM's log-link objectives refuse labels that are all zero.
+            raise LiucunError("no positive outcome in the training rows: no uplift to learn")
         bp = self._base_params()
         oof = cross_fit(bp, M, y, self.base_rounds, self.folds, self.seed)
         self.base_ = lgb.train(bp, lgb.Dataset(M, label=y), num_boost_round=self.base_rounds)
@@ -232,6 +236,11 @@ class LiftLearner(_Base):
             prior = self.prior * max(float(y.mean()), 1e-9) / max(float(oof.mean()), 1e-9)
             c = float(np.log((y[s].sum() + prior) / (oof[s].sum() + prior)))
             self.intercepts_[a] = c
+            if not (y[s] > 0).any():
+                # An arm with no outcome at all: its shrunk multiplier alone (the trees of a
+                # log-link objective cannot start from labels that are all zero).
+                self.arms_[a] = None
+                continue
             d = lgb.Dataset(M[s], label=y[s], init_score=init[s] + c)
             self.arms_[a] = lgb.train(ap, d, num_boost_round=self.rounds)
         return self
@@ -243,7 +252,8 @@ class LiftLearner(_Base):
         base = self.base_.predict(M)
         return pd.DataFrame(
             {
-                a: base * np.exp(self.intercepts_[a] + m.predict(M, raw_score=True))
+                a: base
+                * np.exp(self.intercepts_[a] + (0.0 if m is None else m.predict(M, raw_score=True)))
                 for a, m in self.arms_.items()
             },
             index=X.index,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -24,7 +23,7 @@ from liucun.data.inbox import ingest_inbox
 from liucun.errors import LiucunError
 from liucun.features import feature_frame
 from liucun.pipeline.aggregates import write_dashboard
-from liucun.runs import RunResult, new_run_id
+from liucun.runs import RunResult, clean_partial_runs, finish_run, new_run_id, start_run
 from liucun.tasks.plan import drafts, message_context, plan, plan_config
 from liucun.tasks.recommend import recommend, recommend_config
 from liucun.tasks.reviews import reviews_config, score_warehouse_texts, write_outputs
@@ -48,11 +47,12 @@ def run(
     if ws.warehouse.last_activity() is None:
         raise LiucunError("the warehouse is empty: ingest data first (see `liucun ingest`)")
 
+    # The warehouse is open for writing now, so no other run is writing its folder.
+    clean_partial_runs(ws)
     ingest_inbox(ws)  # events POSTed to the API since the last run
     day = parse_as_of(as_of, ws)
     run_id = new_run_id()
-    run_dir = ws.path / "runs" / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = start_run(ws, run_id)
     res = RunResult(run_id, day.isoformat(), str(run_dir))
     cfg = segments_config(ws)
 
@@ -149,11 +149,8 @@ def run(
         "plan_note": plan_note,
         "plan": plan_stats,
     }
-    (run_dir / "run.json").write_text(json.dumps(asdict(res), indent=2), encoding="utf-8")
-    # Replaced atomically: a server reading the pointer sees the old run or this one.
-    tmp = ws.path / "runs" / f".latest.{run_id}.json"
-    tmp.write_text(json.dumps({"run_id": run_id, "as_of": res.as_of}), encoding="utf-8")
-    os.replace(tmp, ws.path / "runs" / "latest.json")
+    # run.json marks the run complete; latest.json then names it (both atomically).
+    finish_run(ws, run_dir, asdict(res))
     return res
 
 

@@ -3,13 +3,18 @@
 Every ``/api/*`` route needs ``Authorization: Bearer KEY`` (keys from ``liucun apikey
 create NAME``): a missing or unknown key is 401, a revoked one 403. Data comes from the
 latest completed run (:class:`~liucun.serve.snapshot.Snapshots`); before the first run
-those routes answer 503. Routes are plain functions, so FastAPI runs them in its
-threadpool and a slow one (a campaign plan) never blocks the others.
+those routes answer 503. No work that takes time runs on the event loop: routes are
+plain functions (FastAPI runs them in its threadpool), and the routes that take a JSON
+body read it themselves (never past its limit, :mod:`liucun.serve.limits`) and validate
+it in a worker thread, so a slow plan or a large body never holds up the others. A 503
+says only what the client can act on ("busy, retry" and Retry-After); the details (paths,
+the process holding the warehouse) go to the server's log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -21,20 +26,24 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from liucun.data.inbox import IntakeError, append_events
 from liucun.errors import LiucunError
 from liucun.outputs import json_value, records
 from liucun.serve import schemas as s
 from liucun.serve.intake import LiveRecommender
+from liucun.serve.limits import too_large
 from liucun.serve.snapshot import Snapshot, split_reasons
 from liucun.tasks.assist import Assistant, assistant_config
 from liucun.tasks.plan import plan
 from liucun.tasks.reviews import MODEL_FILE, score_texts, sentiment_model
+from liucun.warehouse import WarehouseBusy
 from liucun.workspace import Workspace
 
-MAX_BODY = 32 * 1024 * 1024  # bytes of a POST /api/events body
+log = logging.getLogger(__name__)
+
+MAX_ERRORS = 20  # validation errors returned for one body: a 422 stays short
 # Bytes of a POST /api/sentiment body: the most texts at the most characters, each
 # character as a JSON escape at worst ("\\uXXXX" = 6 bytes), plus the syntax around them.
 MAX_SENTIMENT_BODY = s.MAX_TEXTS * (s.MAX_TEXT_CHARS * 6 + 8) + 1024
@@ -66,12 +75,19 @@ def require_key(
     )
 
 
+def retry_later(request: Request, detail: str, why: Exception) -> HTTPException:
+    """A 503 saying ``detail`` and when to retry; ``why`` (paths, a PID) goes to the log."""
+    log.warning("%s %s: 503 %s (%s)", request.method, request.url.path, detail, why)
+    seconds = request.app.state.serve_config["retry_after_s"]
+    return HTTPException(503, detail, headers={"Retry-After": str(int(seconds))})
+
+
 def current_snapshot(request: Request) -> Snapshot:
     """The latest completed run; 503 before the first one."""
     try:
         return request.app.state.snapshots.current()
     except LiucunError as e:
-        raise HTTPException(503, str(e), headers={"Retry-After": "60"}) from None
+        raise retry_later(request, "no completed run yet: run `liucun run`", e) from None
 
 
 _state_lock = threading.Lock()
@@ -95,10 +111,13 @@ def live_recommender(request: Request) -> LiveRecommender:
     return _once(state, "live", lambda: LiveRecommender(state.workspace))
 
 
-async def read_body(request: Request, limit: int = MAX_BODY, what: str = "events") -> bytes:
-    """The request body, refused with 413 past ``limit`` bytes before it is all read."""
+async def read_body(request: Request, limit: int | None = None) -> bytes:
+    """The request body, refused with 413 past ``limit`` bytes (default: the route's
+    ``[serve]`` limit) before it is all read."""
+    if limit is None:
+        limit = request.app.state.body_limits.of(request.url.path)
     size = request.headers.get("content-length")
-    too_big = HTTPException(413, f"request body over {limit:,} bytes: send fewer {what} per call")
+    too_big = HTTPException(413, too_large(limit))
     if size and size.isdigit() and int(size) > limit:
         raise too_big
     chunks, n = [], 0
@@ -113,20 +132,35 @@ async def read_body(request: Request, limit: int = MAX_BODY, what: str = "events
 EventList = Annotated[list[s.EventIn], Field(min_length=1, max_length=s.MAX_EVENTS)]
 event_list = TypeAdapter(EventList)
 sentiment_request = TypeAdapter(s.SentimentRequest)
+plan_request = TypeAdapter(s.PlanRequest)
+assist_request = TypeAdapter(s.AssistRequest)
 
 
 def _validate(adapter: TypeAdapter[Any], body: bytes) -> Any:
-    """The validated body, or FastAPI's usual 422 (``loc`` starts with ``body``)."""
+    """The validated body, or FastAPI's usual 422 (``loc`` starts with ``body``): the first
+    :data:`MAX_ERRORS` errors without the input, so a 422 is short whatever was sent."""
     try:
         return adapter.validate_json(body)
     except ValidationError as e:
         errors = e.errors(include_url=False, include_context=False, include_input=False)
-        raise RequestValidationError([{**x, "loc": ("body", *x["loc"])} for x in errors]) from None
+        raise RequestValidationError(
+            [{**x, "loc": ("body", *x["loc"])} for x in errors[:MAX_ERRORS]]
+        ) from None
 
 
-def parse_events(body: bytes) -> list[s.EventIn]:
-    """Validated events, or FastAPI's usual 422 (``loc`` starts with ``body``)."""
-    return _validate(event_list, body)
+async def json_body(request: Request, adapter: TypeAdapter[Any], limit: int | None = None) -> Any:
+    """The body read within its limit and validated in a worker thread, off the loop."""
+    body = await read_body(request, limit)
+    return await run_in_threadpool(_validate, adapter, body)
+
+
+def body_doc(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a route that reads its body with :func:`json_body`."""
+    return {
+        "required": True,
+        "description": description,
+        "content": {"application/json": {"schema": model.model_json_schema()}},
+    }
 
 
 class SentimentModels:
@@ -329,8 +363,9 @@ EVENTS_BODY = {
 
 
 def _accept(
-    workspace: Any, snapshots: Any, live: LiveRecommender, rows: list[dict[str, Any]]
+    workspace: Any, snapshots: Any, live: LiveRecommender, events: list[s.EventIn]
 ) -> s.EventsAccepted:
+    rows = [e.model_dump() for e in events]
     try:
         path = append_events(workspace, rows)
     except IntakeError as e:
@@ -371,22 +406,23 @@ async def post_events(request: Request, live: Live) -> s.EventsAccepted:
 
     The body is read only after the key is checked, and never past its size limit.
     """
-    events = parse_events(await read_body(request))
-    rows = [e.model_dump() for e in events]
+    events = await json_body(request, event_list)
     state = request.app.state
-    return await run_in_threadpool(_accept, state.workspace, state.snapshots, live, rows)
+    return await run_in_threadpool(_accept, state.workspace, state.snapshots, live, events)
 
 
 _plan_lock = threading.Lock()  # one plan at a time: each fits uplift models
 
 
-def _plan(workspace: Any, snap: Snapshot, req: s.PlanRequest) -> dict[str, Any]:
-
-    with _plan_lock, Workspace(workspace) as ws:
+def _make_plan(request: Request, snap: Snapshot, req: s.PlanRequest) -> Any:
+    """(the summary without rows, the plan frame), or the reason nothing can be planned."""
+    with Workspace(request.app.state.workspace) as ws:
         try:
             ws.warehouse.con  # noqa: B018 (open now: busy is 503, not 409)
-        except LiucunError as e:
-            raise HTTPException(503, str(e), headers={"Retry-After": "60"}) from None
+        except WarehouseBusy as e:  # a run or an ingest is writing
+            raise retry_later(request, "busy, retry", e) from None
+        except LiucunError as e:  # a damaged or unreadable file: details in the log
+            raise retry_later(request, "warehouse unavailable, retry", e) from None
         feats = snap.run_dir / "features.parquet"
         scores = snap.frames.get("scores")
         try:
@@ -399,30 +435,52 @@ def _plan(workspace: Any, snap: Snapshot, req: s.PlanRequest) -> dict[str, Any]:
                 context=None if scores is None else scores.reset_index(drop=True),
             )
         except LiucunError as e:
-            raise HTTPException(409, f"cannot plan as of {snap.as_of}: {e}") from None
+            return f"cannot plan as of {snap.as_of}: {e}"
     st = r.stats
-    return {
+    summary = {
         **_ref(snap),
-        "budget": st["budget"],
-        "horizon_days": st["horizon_days"],
-        "spend": st["spend"],
-        "planned": st["planned"],
-        "control": st["control"],
+        **{k: st[k] for k in ("budget", "horizon_days", "spend", "planned", "control")},
         "by_action": st["by_action"],
         "expected_uplift": st["expected_uplift"],
         "total_rows": len(r.plan),
-        "rows": records(r.plan.head(req.rows)),
     }
+    return summary, r.plan
+
+
+def _plan(request: Request, snap: Snapshot, req: s.PlanRequest) -> dict[str, Any]:
+    """The plan of (run, budget, horizon), made once and then served from the cache."""
+    state = request.app.state
+    key = state.plans.key(state.workspace, snap.run_id, req.budget, req.horizon)
+    got = state.plans.get(key)
+    if got is None:
+        with _plan_lock:
+            got = state.plans.get(key)  # made by the request this one waited for
+            if got is None:
+                got = _make_plan(request, snap, req)
+                state.plans.put(key, got)
+    if isinstance(got, str):
+        raise HTTPException(409, got)
+    summary, frame = got
+    return {**summary, "rows": records(frame.head(req.rows))}
 
 
 @api.post(
     "/campaigns/plan",
     tags=["campaigns"],
-    responses={409: {"description": "Nothing to plan from (no randomised campaigns)."}},
+    openapi_extra={"requestBody": body_doc(s.PlanRequest, "The budget and the window.")},
+    responses={
+        409: {"description": "Nothing to plan from (no randomised campaigns)."},
+        413: {"description": "Body too large."},
+        503: {"description": "The warehouse is busy (a run or an ingest): retry."},
+    },
 )
-def campaigns_plan(request: Request, snap: Snap, req: s.PlanRequest) -> s.PlanSummary:
-    """Next best action per customer under a budget, as of the served run's date."""
-    return s.PlanSummary(**_plan(request.app.state.workspace, snap, req))
+async def campaigns_plan(request: Request, snap: Snap) -> s.PlanSummary:
+    """Next best action per customer under a budget, as of the served run's date.
+
+    Planning takes a while; the same run and parameters are planned once and then
+    answered from a cache."""
+    req = await json_body(request, plan_request)
+    return s.PlanSummary(**await run_in_threadpool(_plan, request, snap, req))
 
 
 SENTIMENT_BODY = {
@@ -432,12 +490,12 @@ SENTIMENT_BODY = {
 }
 
 
-def _score(models: SentimentModels, texts: list[str]) -> s.SentimentList:
+def _score(request: Request, models: SentimentModels, texts: list[str]) -> s.SentimentList:
 
     try:
         model, model_id = models.current()
     except Exception as e:  # a broken model file must not be a bare 500
-        raise HTTPException(503, f"sentiment model unavailable: {e}") from None
+        raise retry_later(request, "sentiment model unavailable, retry", e) from None
     scored = score_texts(texts, model)
     results = [
         s.SentimentResult(text=text, label=label, p_positive=float(p), lang=str(lang))
@@ -464,8 +522,9 @@ async def sentiment(request: Request, models: Sentiment) -> s.SentimentList:
     Needs no run. The body is read only after the key is checked, and never past its
     size limit; the model loads once and is reused (reloaded when it is retrained).
     """
-    req = _validate(sentiment_request, await read_body(request, MAX_SENTIMENT_BODY, "texts"))
-    return await run_in_threadpool(_score, models, req.texts)
+    limit = min(MAX_SENTIMENT_BODY, request.app.state.body_limits.bulk)
+    req = await json_body(request, sentiment_request, limit)
+    return await run_in_threadpool(_score, request, models, req.texts)
 
 
 def _assistant(state: Any) -> Any:
@@ -479,23 +538,28 @@ def _assistant(state: Any) -> Any:
     return _once(state, "assistant", make)
 
 
-def _answer(state: Any, question: str) -> s.AssistAnswer:
+def _answer(request: Request, question: str) -> s.AssistAnswer:
     try:
-        assistant = _assistant(state)
+        assistant = _assistant(request.app.state)
     except LiucunError as e:
-        raise HTTPException(503, f"assistant unavailable: {e}") from None
+        raise retry_later(request, "assistant unavailable, retry", e) from None
     return s.AssistAnswer(**assistant.answer(question))
 
 
 @api.post(
     "/assist",
     tags=["reviews"],
-    responses={503: {"description": "The FAQ or intent examples could not be read."}},
+    openapi_extra={"requestBody": body_doc(s.AssistRequest, "The customer's question.")},
+    responses={
+        413: {"description": "Body too large."},
+        503: {"description": "The FAQ or intent examples could not be read."},
+    },
 )
-def assist(request: Request, req: s.AssistRequest) -> s.AssistAnswer:
+async def assist(request: Request) -> s.AssistAnswer:
     """A customer question (zh or en): its intent, the best FAQ answers with scores, and a
     reply, or a hand-over to a person when no answer scores above the threshold."""
-    return _answer(request.app.state, req.question)
+    req = await json_body(request, assist_request)
+    return await run_in_threadpool(_answer, request, req.question)
 
 
 router.include_router(api)

@@ -119,13 +119,23 @@ def recommend(
     k: int | None = None,
     users: Sequence[str] | None = None,
     on_step: Callable[[str], None] = lambda s: None,
+    known_only: bool = False,
 ) -> RecommendResult:
-    """Top-k items per customer (every known customer unless ``users`` is given)."""
+    """Top-k items per customer (every known customer unless ``users`` is given).
+
+    ``known_only``: a given customer nobody knows as of ``as_of`` is an error (an explicit
+    lookup, where a cold-start list would pass a typo off as an answer).
+    """
 
     cfg = recommend_config(ws)
     k = int(k if k is not None else cfg["k"])
     if k < 1:
         raise LiucunError(f"--k {k}: must be at least 1")
+    if known_only and users is not None:
+        known = set(known_users(workspace_tables(ws), as_of))
+        missing = [u for u in users if str(u) not in known]
+        if missing:
+            raise LiucunError(f"no customer {missing[0]!r} known as of {as_of}")
     t0 = time.perf_counter()
     rec, path, reused = fitted(ws, as_of, on_step)
     seconds = {"fit": round(time.perf_counter() - t0, 3)}

@@ -44,3 +44,26 @@ def test_cdnow_without_header_keeps_repeated_lines(tmp_path: Path) -> None:
             ).fetchone()[0]
             == 0
         )
+
+
+def _read_errors(ws) -> list[tuple]:
+    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
+    return ws.warehouse.con.execute(
+        "SELECT table_name, row_number, column_name, reason FROM quarantine "
+        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
+    ).fetchall()
+
+
+def test_line_with_bad_bytes_is_quarantined_not_loaded(tmp_path: Path) -> None:
+    src = tmp_path / "CDNOW_master.txt"
+    src.write_bytes(
+        b"00001 19970101 1 11.77\r\n00002 1997\xff0102 1 12.00\r\n00003 19970103 2 20.00\r\n"
+    )
+    with liucun.Workspace(tmp_path / "ws") as ws:
+        [r] = ws.ingest("orders", src, format="cdnow")
+        assert (r.read, r.loaded, r.quarantined) == (3, 2, 1)
+        assert _read_errors(ws) == [("orders", 2, "line", "invalid utf-8 byte sequence")]
+        assert ws.table("orders").order_by("_row").execute()["user_id"].tolist() == [
+            "00001",
+            "00003",
+        ]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import liucun
+
 FIXTURE = Path(__file__).parent / "fixtures" / "ga4" / "ga4_events.jsonl"
 LINES = sum(1 for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip())
 USER_A = "1026454.4271112504"  # pseudo id: never signs in
@@ -242,3 +244,28 @@ def test_cli_ingest_prints_the_counts(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "orders: read 3 = loaded 2 + updated 0 + duplicates 0 + quarantined 1" in proc.stdout
     assert "events: read 27 = loaded 14 + updated 0 + duplicates 0 + quarantined 13" in proc.stdout
+
+
+def _read_errors(ws) -> list[tuple]:
+    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
+    return ws.warehouse.con.execute(
+        "SELECT table_name, row_number, column_name, reason FROM quarantine "
+        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
+    ).fetchall()
+
+
+def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path):
+    lines = FIXTURE.read_bytes().split(b"\n")
+    at = next(i for i, ln in enumerate(lines) if b'"event_name":"view_item"' in ln)
+    lines[at] = lines[at].replace(b'"event_date":"', b'"event_date":"\xff', 1)
+    src = tmp_path / "ga4_events.jsonl"
+    src.write_bytes(b"\n".join(lines))
+    clean = {r.table: r for r in ws.ingest("events", FIXTURE, format="ga4")}["events"]
+    ws2 = liucun.Workspace(tmp_path / "ws2")
+    with ws2:
+        bad = {r.table: r for r in ws2.ingest("events", src, format="ga4", max_bad_share=1)}[
+            "events"
+        ]
+        assert bad.read == clean.read
+        assert (bad.loaded, bad.quarantined) == (clean.loaded - 1, clean.quarantined + 1)
+        assert _read_errors(ws2) == [("events", at + 1, "line", "invalid utf-8 byte sequence")]

@@ -210,3 +210,38 @@ def test_gzipped_and_leading_blank_lines(ws, tmp_path) -> None:
         1,
         13,
     )
+
+
+def _read_errors(ws) -> list[tuple]:
+    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
+    return ws.warehouse.con.execute(
+        "SELECT table_name, row_number, column_name, reason FROM quarantine "
+        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
+    ).fetchall()
+
+
+@pytest.mark.parametrize(
+    ("name", "table", "data"),
+    [
+        (
+            "u.data",
+            "events",
+            b"196\t242\t3\t881250949\n1\xff6\t302\t3\t891717742\n22\t377\t1\t878887116\n",
+        ),
+        (
+            "movies.csv",
+            "items",
+            b"movieId,title,genres\n1,Toy Story (1995),Comedy\n"
+            b"2,Jum\xffanji (1995),Fantasy\n3,Heat (1995),Action\n",
+        ),
+    ],
+)
+def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path, name, table, data) -> None:
+    src = tmp_path / name
+    src.write_bytes(data)
+    # The bytes would decode as latin-1: only a file said to be UTF-8 has a bad line.
+    [r] = ws.ingest(table, src, format="movielens", encoding="utf-8")
+    assert (r.read, r.loaded, r.quarantined) == (3, 2, 1)
+    [(t, row, _, why)] = _read_errors(ws)
+    assert (t, row, why) == (table, 2, "invalid utf-8 byte sequence")
+    assert "\ufffd" not in ws.table(table).execute().to_string()

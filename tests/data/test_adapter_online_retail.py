@@ -186,7 +186,7 @@ def test_bad_numbers_and_dates_are_quarantined_with_their_invoice(ws, tmp_path) 
         + "500002,22423,REGENCY CAKESTAND 3 TIER,1,yesterday,12.75,14911.0,EIRE\n",
         encoding="utf-8",
     )
-    res = by_table(ws.ingest("orders", f, format="online_retail"))
+    res = by_table(ws.ingest("orders", f, format="online_retail", max_bad_share=1))
     assert res["order_items"].reasons == {"non-numeric quantity two": 1}
     assert res["orders"].reasons == {BAD_NUMBER: 1, "unparsable timestamp yesterday": 1}
     held = rows(
@@ -240,3 +240,29 @@ def test_cli_ingest(tmp_path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "orders: read 15 = loaded 10" in proc.stdout
     assert "order_items: read 27 = loaded 21" in proc.stdout
+
+
+def _read_errors(ws) -> list[tuple]:
+    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
+    return ws.warehouse.con.execute(
+        "SELECT table_name, row_number, column_name, reason FROM quarantine "
+        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
+    ).fetchall()
+
+
+def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path) -> None:
+    src = tmp_path / "online_retail_II.csv"
+    src.write_bytes(
+        b"Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+        b"489434,85048,GLASS BALL,12,2009-12-01 07:45:00,6.95,13085.0,United Kingdom\n"
+        b"489435,79323P,PINK \xffLIGHTS,12,2009-12-01 07:46:00,6.75,13086.0,France\n"
+        b"489436,22041,RECORD FRAME,48,2009-12-01 07:47:00,2.10,13087.0,Spain\n"
+    )
+    res = {r.table: r for r in ws.ingest("orders", src, format="online_retail")}
+    lines = res["order_items"]
+    assert (lines.read, lines.loaded, lines.quarantined) == (3, 2, 1)
+    assert ("order_items", 2, None, "invalid utf-8 byte sequence") in _read_errors(ws)
+    assert ("orders", 2, None, "invalid utf-8 byte sequence") in _read_errors(ws)
+    assert sorted(ws.table("orders").execute()["order_id"]) == ["489434", "489436"]
+    assert sorted(ws.table("users").execute()["user_id"]) == ["13085", "13087"]
+    assert sorted(ws.table("items").execute()["item_id"]) == ["22041", "85048"]

@@ -92,3 +92,25 @@ def test_wrong_header_is_one_clear_error(ws, tmp_path) -> None:
 def test_orders_are_not_a_target(ws) -> None:
     with pytest.raises(LiucunError, match="fills events, order_items"):
         ws.ingest("orders", FIX, format="retailrocket")
+
+
+def _read_errors(ws) -> list[tuple]:
+    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
+    return ws.warehouse.con.execute(
+        "SELECT table_name, row_number, column_name, reason FROM quarantine "
+        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
+    ).fetchall()
+
+
+def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path) -> None:
+    src = tmp_path / "events.csv"
+    src.write_bytes(
+        b"timestamp,visitorid,event,itemid,transactionid\n"
+        b"1433221332117,257597,view,355908,\n"
+        b"1433224214164,99\xff2,view,248676,\n"
+        b"1433221999827,111016,view,318965,\n"
+    )
+    res = {r.table: r for r in ws.ingest("events", src, format="retailrocket")}
+    assert (res["events"].read, res["events"].loaded, res["events"].quarantined) == (3, 2, 1)
+    assert ("events", 2, "line", "invalid utf-8 byte sequence") in _read_errors(ws)
+    assert sorted(ws.table("events").execute()["user_id"]) == ["111016", "257597"]

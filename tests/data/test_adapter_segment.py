@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import liucun
+
 FIXTURE = Path(__file__).parent / "fixtures" / "segment" / "segment_events.jsonl"
 LINES = sum(1 for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip())
 ORDER = "50314b8e9bcf000000000000"
@@ -260,3 +262,26 @@ def test_cli_ingest_prints_the_counts(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "events: read 21 = loaded 15 + updated 0 + duplicates 0 + quarantined 6" in proc.stdout
     assert "orders: read 3 = loaded 2 + updated 0 + duplicates 0 + quarantined 1" in proc.stdout
+
+
+def _read_errors(ws) -> list[tuple]:
+    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
+    return ws.warehouse.con.execute(
+        "SELECT table_name, row_number, column_name, reason FROM quarantine "
+        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
+    ).fetchall()
+
+
+def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path):
+    lines = FIXTURE.read_bytes().split(b"\n")
+    assert b"Search results" in lines[1]
+    lines[1] = lines[1].replace(b"Search results", b"Search \xffresults")
+    src = tmp_path / "segment_events.jsonl"
+    src.write_bytes(b"\n".join(lines))
+    clean = {r.table: r for r in ws.ingest("events", FIXTURE, format="segment")}["events"]
+    ws2 = liucun.Workspace(tmp_path / "ws2")
+    with ws2:
+        bad = {r.table: r for r in ws2.ingest("events", src, format="segment")}["events"]
+        assert bad.read == clean.read
+        assert (bad.loaded, bad.quarantined) == (clean.loaded - 1, clean.quarantined + 1)
+        assert _read_errors(ws2) == [("events", 2, "line", "invalid utf-8 byte sequence")]

@@ -77,7 +77,7 @@ def test_bad_rows_are_quarantined_with_file_row_column_reason(ws, tmp_path) -> N
         "a8,u8,2024-01-01,10,-1,refunded\n"  # negative quantity on a refund: fine
     )
     f = write(tmp_path / "bad.csv", text)
-    [r] = ws.ingest("orders", f)
+    [r] = ws.ingest("orders", f, max_bad_share=1)
     assert r.balanced
     assert (r.read, r.loaded, r.quarantined) == (8, 2, 6)
     q = rows(
@@ -104,7 +104,7 @@ def test_bad_rows_are_quarantined_with_file_row_column_reason(ws, tmp_path) -> N
     raw = json.loads(rows(ws, "SELECT raw FROM quarantine WHERE row_number = 4")[0][0])
     assert raw["amount"] == "ten"
     # A second ingest of the same file counts the same bad rows, stores them once.
-    [r2] = ws.ingest("orders", f)
+    [r2] = ws.ingest("orders", f, max_bad_share=1)
     assert (r2.loaded, r2.duplicates, r2.quarantined) == (0, 2, 6)
     assert ws.warehouse.count("quarantine") == 6
 

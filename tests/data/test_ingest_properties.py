@@ -33,10 +33,10 @@ def test_shuffled_reingest_is_all_duplicates(tmp_path: Path, rows, seed: int) ->
     random.Random(seed).shuffle(shuffled)
     b.write_text(header + "".join(",".join(r) + "\n" for r in shuffled), encoding="utf-8")
     with liucun.Workspace(wsdir) as ws:
-        [first] = ws.ingest("events", a)
+        [first] = ws.ingest("events", a, max_bad_share=1)
         assert first.balanced and first.read == len(rows)
         assert first.duplicates == 0 and first.updated == 0
-        [second] = ws.ingest("events", b)
+        [second] = ws.ingest("events", b, max_bad_share=1)
         assert second.balanced
         assert second.loaded == 0
         assert second.duplicates == first.loaded

@@ -10,6 +10,7 @@ from liucun.data.adapters.base import Adapter
 from liucun.data.sources import SourceOptions, ident, read_file
 from liucun.errors import SourceError
 from liucun.schema import TABLES, get_table
+from liucun.warehouse import sql_str
 
 # Common source names for canonical columns, used only when the canonical name is absent.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -73,29 +74,58 @@ class GenericAdapter(Adapter):
                 f"{table.name}; columns found: {', '.join(found) or 'none'} "
                 f"(map names with --map SRC:DST)"
             )
-        parts = ["_row"] + [
+        extras = [c for c in found if c not in cmap]
+        own = next((s for s, d in cmap.items() if d == table.extras_column), None)
+        # A row the reader could not take as written is quarantined with the reader's
+        # reason; one whose properties cannot take the extra columns with its own.
+        column, reason = "NULL", "_read_error"
+        if table.extras_column and own and extras:
+            value = f"NULLIF(trim(CAST({ident(own)} AS VARCHAR)), '')"
+            clash = (
+                f"_read_error IS NULL AND {value} IS NOT NULL AND json_valid({value}) "
+                f"AND json_type({value}) <> 'OBJECT'"
+            )
+            why = sql_str(
+                f"{table.extras_column} is not a JSON object, so the extra column(s) "
+                f"{', '.join(extras)} cannot be added to it"
+            )
+            column = f"CASE WHEN {clash} THEN {sql_str(table.extras_column)} END"
+            reason = f"CASE WHEN {clash} THEN {why} ELSE _read_error END"
+        parts = ["_row", f"{column} AS _reject_column", f"{reason} AS _reject_reason"] + [
             f"{ident(src)} AS {ident(dst)}"
             for src, dst in cmap.items()
             if dst != table.extras_column
         ]
-        extras = [c for c in found if c not in cmap]
         if table.extras_column:
-            packed = None
-            if extras:
-                packed = (
-                    "to_json(struct_pack("
-                    + ", ".join(f"{ident(c)} := {ident(c)}" for c in extras)
-                    + "))"
-                )
-            own = next((s for s, d in cmap.items() if d == table.extras_column), None)
-            if own and packed:
-                expr = (
-                    f"CASE WHEN json_valid(CAST({ident(own)} AS VARCHAR)) THEN "
-                    f"json_merge_patch(CAST({ident(own)} AS VARCHAR), {packed}) "
-                    f"ELSE CAST({ident(own)} AS VARCHAR) END"
-                )
-            else:
-                expr = packed or (ident(own) if own else None)
+            expr = merged_extras(own, extras)
             if expr:
                 parts.append(f"{expr} AS {ident(table.extras_column)}")
         return {opts.table: f"SELECT {', '.join(parts)} FROM _src"}
+
+
+def merged_extras(own: str | None, extras: list[str]) -> str | None:
+    """SQL: the row's own JSON object (``properties``) with the extra columns added.
+
+    Extra columns are kept when ``properties`` is empty (they become the object). A
+    ``properties`` that is not a JSON object is left as given, so validation quarantines
+    the row with its reason rather than the extras replacing it or being dropped.
+    """
+    packed = None
+    if extras:
+        packed = (
+            "CAST(to_json(struct_pack("
+            + ", ".join(f"{ident(c)} := {ident(c)}" for c in extras)
+            + ")) AS VARCHAR)"
+        )
+    if not own:
+        return packed
+    value = f"NULLIF(trim(CAST({ident(own)} AS VARCHAR)), '')"
+    if not packed:
+        return ident(own)
+    is_object = f"(CASE WHEN json_valid({value}) THEN json_type({value}) END) = 'OBJECT'"
+    return (
+        f"CASE WHEN {value} IS NULL THEN {packed} "
+        f"WHEN {is_object} THEN CAST(json_merge_patch("
+        f"CASE WHEN {is_object} THEN {value} ELSE '{{}}' END, {packed}) AS VARCHAR) "
+        f"ELSE {value} END"
+    )

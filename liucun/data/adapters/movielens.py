@@ -41,6 +41,10 @@ from liucun.data.sources import SourceOptions, check_readable, first_line, read_
 from liucun.errors import SourceError
 from liucun.warehouse import sql_str
 
+# A line the reader could not take as written (bytes that are not UTF-8) is quarantined
+# with the reader's reason rather than loaded with U+FFFD in place of its bytes.
+READ_RULE = ("_read_error IS NOT NULL", "line", "_read_error")
+
 GENRES = (
     "unknown",
     "Action",
@@ -133,7 +137,7 @@ def _fields_view(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _ml AS SELECT _line - {skip} AS _row, "
         f"string_split(line, {sql_str(layout.sep)}) AS f, "
-        f"len(string_split(line, {sql_str(layout.sep)})) AS n "
+        f"len(string_split(line, {sql_str(layout.sep)})) AS n, _read_error "
         f"FROM _lines WHERE _line > {skip} AND line IS NOT NULL AND trim(line) <> ''"
     )
 
@@ -163,7 +167,7 @@ def _events(layout: Layout, path: Path) -> str:
         rule = _count_rule(4, what)
     return (
         f"SELECT _row, f[{u}] AS user_id, f[{i}] AS item_id, 'rate' AS event_type, "
-        f"f[{r}] AS value, f[{t}] AS ts, {reject_sql([rule])} FROM _ml"
+        f"f[{r}] AS value, f[{t}] AS ts, {reject_sql([READ_RULE, rule])} FROM _ml"
     )
 
 
@@ -190,7 +194,8 @@ def _items(con: duckdb.DuckDBPyConnection, layout: Layout, path: Path, encoding:
         first, allg = _genres_from_text("genres", "|", ("(no genres listed)",))
         return (
             f"SELECT _row, movieId AS item_id, title, {first} AS category, "
-            f"{allg} AS description FROM _src"
+            f"{allg} AS description, NULL AS _reject_column, _read_error AS _reject_reason "
+            "FROM _src"
         )
     if layout.header:  # RecBole .item
         idx = {c: i + 1 for i, c in enumerate(layout.header)}
@@ -202,7 +207,7 @@ def _items(con: duckdb.DuckDBPyConnection, layout: Layout, path: Path, encoding:
         rule = _count_rule(len(layout.header), "tab-separated fields")
         return (
             f"SELECT _row, f[{idx['item_id']}] AS item_id, {title} AS title, "
-            f"{first} AS category, {allg} AS description, {reject_sql([rule])} FROM _ml"
+            f"{first} AS category, {allg} AS description, {reject_sql([READ_RULE, rule])} FROM _ml"
         )
     # u.item: the 19 genre flags are fields 6..24.
     first, allg = _genre_list(6)
@@ -217,7 +222,7 @@ def _items(con: duckdb.DuckDBPyConnection, layout: Layout, path: Path, encoding:
     ]
     return (
         f"SELECT _row, f[1] AS item_id, f[2] AS title, {first} AS category, "
-        f"{allg} AS description, {reject_sql(rules)} FROM _ml"
+        f"{allg} AS description, {reject_sql([READ_RULE, *rules])} FROM _ml"
     )
 
 
@@ -237,7 +242,7 @@ def _users(layout: Layout) -> str:
     attributes = f"json_object({', '.join(attrs)})" if attrs else "NULL"
     return (
         f"SELECT _row, f[{idx['user_id']}] AS user_id, {region} AS region, "
-        f"{attributes} AS attributes, {reject_sql([rule])} FROM _ml"
+        f"{attributes} AS attributes, {reject_sql([READ_RULE, rule])} FROM _ml"
     )
 
 

@@ -96,6 +96,11 @@ NO_TEXT = "review without text"
 WS = "' ' || chr(9) || chr(13) || chr(10)"  # blanks trimmed from ids and review text
 
 
+# A row the reader could not take as written (bytes that are not UTF-8, a ragged row) is
+# quarantined with the reader's reason; lookups (people, lines, payments) skip it.
+_READ_REJECT = "NULL AS _reject_column, _read_error AS _reject_reason"
+
+
 def _t(x: str) -> str:
     """SQL: a trimmed text value, NULL when blank."""
     return f"NULLIF(trim({x}, {WS}), '')"
@@ -178,7 +183,8 @@ class OlistAdapter(Adapter):
                 con.execute(
                     f"CREATE OR REPLACE TEMP VIEW _ol_en AS SELECT {_t('pt')} AS pt, "
                     f"first({_t('en')} ORDER BY _row DESC) AS en "
-                    f"FROM (SELECT _row, #1 AS pt, #2 AS en FROM _ol_translation) "
+                    f"FROM (SELECT _row, #1 AS pt, #2 AS en FROM _ol_translation "
+                    f"WHERE _read_error IS NULL) "
                     f"GROUP BY ALL"
                 )
 
@@ -190,6 +196,7 @@ class OlistAdapter(Adapter):
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW _ol_person AS SELECT {_t('customer_id')} AS cid, "
                 f"{_t('customer_unique_id')} AS uid FROM _ol_customers "
+                f"WHERE _read_error IS NULL "
                 f"QUALIFY row_number() OVER (PARTITION BY cid ORDER BY _row DESC) = 1"
             )
         if present("items"):
@@ -198,7 +205,8 @@ class OlistAdapter(Adapter):
                 f"TRY_CAST(trim(order_item_id) AS BIGINT) AS n, {_t('product_id')} AS pid, "
                 "TRY_CAST(trim(shipping_limit_date) AS TIMESTAMP) AS limit_ts, "
                 "TRY_CAST(trim(price) AS DECIMAL(18, 4)) AS price, "
-                "TRY_CAST(trim(freight_value) AS DECIMAL(18, 4)) AS freight FROM _ol_items"
+                "TRY_CAST(trim(freight_value) AS DECIMAL(18, 4)) AS freight FROM _ol_items "
+                "WHERE _read_error IS NULL"
             )
 
         out: dict[str, str] = {}
@@ -207,7 +215,7 @@ class OlistAdapter(Adapter):
         if "order_items" in wanted:
             out["order_items"] = (
                 f"SELECT _row, {_t('order_id')} AS order_id, {_t('product_id')} AS item_id, "
-                "1 AS quantity, price FROM _ol_items"
+                f"1 AS quantity, price, {_READ_REJECT} FROM _ol_items"
             )
         if "users" in wanted:
             out["users"] = self._users(present("orders"))
@@ -230,7 +238,7 @@ class OlistAdapter(Adapter):
                 "sum(TRY_CAST(trim(payment_value) AS DECIMAL(18, 4))) AS paid, "
                 "count(*) FILTER (WHERE TRY_CAST(trim(payment_value) AS DECIMAL(18, 4)) "
                 f"IS NULL AND {_t('payment_value')} IS NOT NULL) AS bad "
-                "FROM _ol_payments GROUP BY 1) p ON p.oid = o.oid"
+                "FROM _ol_payments WHERE _read_error IS NULL GROUP BY 1) p ON p.oid = o.oid"
             )
             amount.append("p.paid")
             bad = "coalesce(p.bad, 0) > 0"
@@ -249,13 +257,15 @@ class OlistAdapter(Adapter):
             f"{quantity} AS quantity, "
             "CASE WHEN o.status IN ('canceled', 'cancelled', 'unavailable') THEN 'cancelled' "
             "ELSE 'paid' END AS status, "
-            f"CASE WHEN {unknown} THEN 'customer_id' WHEN {bad} THEN 'payment_value' END "
+            f"CASE WHEN o._read_error IS NOT NULL THEN NULL "
+            f"WHEN {unknown} THEN 'customer_id' WHEN {bad} THEN 'payment_value' END "
             "AS _reject_column, "
-            f"CASE WHEN {unknown} THEN {sql_str('customer_id not in ' + FILES['customers'])} "
+            f"CASE WHEN o._read_error IS NOT NULL THEN o._read_error "
+            f"WHEN {unknown} THEN {sql_str('customer_id not in ' + FILES['customers'])} "
             f"WHEN {bad} THEN {sql_str('non-numeric payment_value in ' + FILES['payments'])} "
             "END AS _reject_reason "
             f"FROM (SELECT _row, {_t('order_id')} AS oid, {_t('customer_id')} AS cid, "
-            f"lower(trim(order_status)) AS status, order_purchase_timestamp AS ts "
+            f"lower(trim(order_status)) AS status, order_purchase_timestamp AS ts, _read_error "
             "FROM _ol_orders) o LEFT JOIN _ol_person c ON c.cid = o.cid " + " ".join(joins)
         )
 
@@ -265,32 +275,38 @@ class OlistAdapter(Adapter):
         last = (
             f"LEFT JOIN (SELECT {_t('customer_id')} AS cid, "
             "max(TRY_CAST(trim(order_purchase_timestamp) AS TIMESTAMP)) AS last_ts "
-            "FROM _ol_orders GROUP BY 1) o ON o.cid = c.cid"
+            "FROM _ol_orders WHERE _read_error IS NULL GROUP BY 1) o ON o.cid = c.cid"
             if orders
             else "LEFT JOIN (SELECT NULL::VARCHAR AS cid, NULL::TIMESTAMP AS last_ts) o ON false"
         )
         rows = (
-            f"SELECT c._row, c.uid, c.state, c.attrs, o.last_ts FROM "
+            f"SELECT c._row, c.uid, c.state, c.attrs, c._read_error, o.last_ts FROM "
             f"(SELECT _row, {_t('customer_id')} AS cid, {_t('customer_unique_id')} AS uid, "
             f"{_t('customer_state')} AS state, CAST(to_json(struct_pack("
             f"city := {_t('customer_city')}, zip_code_prefix := "
-            f"{_t('customer_zip_code_prefix')})) AS VARCHAR) AS attrs "
+            f"{_t('customer_zip_code_prefix')})) AS VARCHAR) AS attrs, _read_error "
             f"FROM _ol_customers) c {last}"
         )
         latest = "ORDER BY last_ts DESC NULLS LAST, _row DESC"
-        # Rows without a person id pass through one by one, to be quarantined.
+        # Rows without a person id, or that could not be read, pass through one by one,
+        # to be quarantined.
+        alone = "uid IS NULL OR _read_error IS NOT NULL"
         return (
             f"WITH r AS ({rows}) "
             f"SELECT min(_row) AS _row, uid AS user_id, first(state {latest}) AS region, "
-            f"first(attrs {latest}) AS attributes FROM r WHERE uid IS NOT NULL GROUP BY uid "
-            "UNION ALL SELECT _row, uid, state, attrs FROM r WHERE uid IS NULL"
+            f"first(attrs {latest}) AS attributes, NULL AS _reject_column, "
+            f"NULL AS _reject_reason FROM r WHERE NOT ({alone}) GROUP BY uid "
+            f"UNION ALL SELECT _row, uid, state, attrs, {_READ_REJECT} FROM r WHERE {alone}"
         )
 
     @staticmethod
     def _items(translation: bool, lines: bool) -> str:
         pt = _t("product_category_name")
         category = f"coalesce(t.en, {pt})" if translation else pt
-        sql = f"SELECT p._row, {_t('product_id')} AS item_id, {category} AS category"
+        sql = (
+            f"SELECT p._row, {_t('product_id')} AS item_id, {category} AS category, "
+            f"NULL AS _reject_column, p._read_error AS _reject_reason"
+        )
         joins = ""
         if translation:
             joins += f" LEFT JOIN _ol_en t ON t.pt = {pt}"
@@ -326,9 +342,10 @@ class OlistAdapter(Adapter):
         return (
             f"SELECT r._row, c.uid AS user_id, r.review_creation_date AS ts, {fields}, "
             "fi.pid AS item_id, "
-            "CASE WHEN o.oid IS NULL THEN 'order_id' WHEN c.cid IS NULL THEN 'customer_id' "
+            "CASE WHEN r._read_error IS NOT NULL THEN NULL "
+            "WHEN o.oid IS NULL THEN 'order_id' WHEN c.cid IS NULL THEN 'customer_id' "
             f"WHEN {no_text} THEN 'review_comment_message' END AS _reject_column, "
-            "CASE WHEN o.oid IS NULL THEN "
+            "CASE WHEN r._read_error IS NOT NULL THEN r._read_error WHEN o.oid IS NULL THEN "
             f"{sql_str('order not in ' + FILES['orders'])} "
             "WHEN c.cid IS NULL THEN "
             f"{sql_str('the order' + chr(39) + 's customer_id not in ' + FILES['customers'])} "
@@ -336,7 +353,7 @@ class OlistAdapter(Adapter):
             "FROM _ol_reviews r "
             f"LEFT JOIN (SELECT {_t('order_id')} AS oid, "
             f"first({_t('customer_id')} ORDER BY _row DESC) AS cid "
-            "FROM _ol_orders GROUP BY 1) o "
+            "FROM _ol_orders WHERE _read_error IS NULL GROUP BY 1) o "
             f"ON o.oid = {_t('r.order_id')} "
             "LEFT JOIN _ol_person c ON c.cid = o.cid " + first_item
         )

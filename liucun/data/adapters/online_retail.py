@@ -97,6 +97,8 @@ class OnlineRetailAdapter(Adapter):
             src = c[role]
             return f"CAST({ident(src)} AS VARCHAR)" if src else "CAST(NULL AS VARCHAR)"
 
+        # Customers, items and invoice headers come only from lines read as written.
+        readable = "_read_error IS NULL"
         fmts = "[" + ", ".join(sql_str(f) for f in DATE_FORMATS) + "]"
         # Step 1: rename to neutral names (source names like "Price" would clash with ours).
         con.execute(
@@ -104,17 +106,19 @@ class OnlineRetailAdapter(Adapter):
             f"trim({col('invoice')}) AS inv, trim({col('code')}) AS code, "
             f"NULLIF(trim({col('descr')}), '') AS descr, trim({col('qty')}) AS qty_s, "
             f"trim({col('date')}) AS date_s, trim({col('price')}) AS price_s, "
-            f"trim({col('customer')}) AS cust_s, NULLIF(trim({col('country')}), '') AS country "
-            "FROM _or"
+            f"trim({col('customer')}) AS cust_s, NULLIF(trim({col('country')}), '') AS country, "
+            "_read_error FROM _or"
         )
         # Step 2: parse once, and judge each line once; every table reads this.
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _or_lines AS "
-            "SELECT *, CASE "
+            # A line the reader could not take as written is rejected with its reason first.
+            "SELECT *, CASE WHEN _read_error IS NOT NULL THEN _read_error "
             f"WHEN upper(inv) LIKE 'A%' OR price < 0 THEN {sql_str(BAD_DEBT)} "
             f"WHEN NOT is_cancel AND qty < 0 THEN {sql_str(STOCK_ADJUSTMENT)} "
             f"WHEN customer IS NULL THEN {sql_str(NO_CUSTOMER)} END AS reason, "
-            "CASE WHEN upper(inv) LIKE 'A%' THEN 'Invoice' WHEN price < 0 THEN 'Price' "
+            "CASE WHEN _read_error IS NOT NULL THEN NULL "
+            "WHEN upper(inv) LIKE 'A%' THEN 'Invoice' WHEN price < 0 THEN 'Price' "
             "WHEN NOT is_cancel AND qty < 0 THEN 'Quantity' "
             "WHEN customer IS NULL THEN 'Customer ID' END AS reason_column "
             "FROM (SELECT *, "
@@ -151,8 +155,10 @@ class OnlineRetailAdapter(Adapter):
             f"WHEN n_bad > 0 THEN {sql_str(BAD_NUMBER)} "
             "WHEN ts IS NULL THEN 'unparsable timestamp ' || coalesce(date_s, '') END "
             "AS _reject_reason "
-            "FROM (SELECT inv AS order_id, min(_row) AS _row, max(customer) AS user_id, "
-            "min(ts) AS ts, min(date_s) AS date_s, bool_or(is_cancel) AS is_cancel, "
+            "FROM (SELECT inv AS order_id, min(_row) AS _row, "
+            f"max(customer) FILTER (WHERE {readable}) AS user_id, "
+            f"min(ts) FILTER (WHERE {readable}) AS ts, "
+            f"min(date_s) FILTER (WHERE {readable}) AS date_s, bool_or(is_cancel) AS is_cancel, "
             "count(*) FILTER (WHERE reason IS NULL) AS n_ok, "
             "count(*) FILTER (WHERE reason IS NULL AND (qty IS NULL OR price IS NULL)) "
             "AS n_bad, "
@@ -167,7 +173,7 @@ class OnlineRetailAdapter(Adapter):
         users = (
             "SELECT min(_row) AS _row, customer AS user_id, "
             f"first(country {LATEST}) FILTER (WHERE country IS NOT NULL) AS region "
-            "FROM _or_lines WHERE customer IS NOT NULL GROUP BY customer"
+            f"FROM _or_lines WHERE customer IS NOT NULL AND {readable} GROUP BY customer"
         )
         # Titles and prices come from sales, not adjustments ("damaged", price 0), when
         # the item has any; a positive price wins over a free sample's 0.
@@ -179,6 +185,6 @@ class OnlineRetailAdapter(Adapter):
             f"CAST(coalesce(first(price {LATEST}) FILTER (WHERE {sale} AND price > 0), "
             f"first(price {LATEST}) FILTER (WHERE {sale} AND price >= 0)) AS DOUBLE) "
             "AS price "
-            "FROM _or_lines GROUP BY code"
+            f"FROM _or_lines WHERE {readable} GROUP BY code"
         )
         return {"order_items": order_items, "orders": orders, "users": users, "items": items}

@@ -27,6 +27,10 @@ from liucun.data.sources import SourceOptions, first_line, read_lines
 from liucun.errors import SourceError
 from liucun.warehouse import sql_str
 
+# A line the reader could not take as written (bytes that are not UTF-8) is quarantined
+# with the reader's reason rather than loaded with U+FFFD in place of its bytes.
+READ_RULE = ("_read_error IS NOT NULL", "line", "_read_error")
+
 HEADER = ("timestamp", "visitorid", "event", "itemid", "transactionid")
 EVENTS = {"view": "view", "addtocart": "add_to_cart", "transaction": "purchase"}
 
@@ -50,7 +54,7 @@ class RetailrocketAdapter(Adapter):
         # Data rows are numbered after the header line.
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW _rr AS SELECT _line - {skip} AS _row, "
-            f"string_split(line, ',') AS f, len(string_split(line, ',')) AS n "
+            f"string_split(line, ',') AS f, len(string_split(line, ',')) AS n, _read_error "
             f"FROM _lines WHERE _line > {skip} AND line IS NOT NULL AND trim(line) <> ''"
         )
         event = "lower(trim(f[3]))"
@@ -70,10 +74,10 @@ class RetailrocketAdapter(Adapter):
             f"SELECT _row, f[2] AS user_id, f[1] AS ts, {mapped} ELSE f[3] END AS event_type, "
             f"f[4] AS item_id, CASE WHEN {txn} IS NOT NULL "
             f"THEN json_object('transactionid', {txn}) END AS properties, "
-            f"{reject_sql([ragged, unknown])} FROM _rr"
+            f"{reject_sql([READ_RULE, ragged, unknown])} FROM _rr"
         )
         order_items = (
             f"SELECT _row, {txn} AS order_id, f[4] AS item_id, 1 AS quantity, "
-            f"{reject_sql([ragged])} FROM _rr WHERE {event} = 'transaction'"
+            f"{reject_sql([READ_RULE, ragged])} FROM _rr WHERE {event} = 'transaction'"
         )
         return {"events": events, "order_items": order_items}

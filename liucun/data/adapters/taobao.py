@@ -29,6 +29,10 @@ from liucun.data.adapters.base import Adapter, reject_sql
 from liucun.data.sources import SourceOptions, first_line, read_lines
 from liucun.warehouse import sql_str
 
+# A line the reader could not take as written (bytes that are not UTF-8) is quarantined
+# with the reader's reason rather than loaded with U+FFFD in place of its bytes.
+READ_RULE = ("_read_error IS NOT NULL", "line", "_read_error")
+
 BEHAVIORS = {"pv": "view", "cart": "add_to_cart", "buy": "purchase", "fav": "view"}
 # Beyond this many seconds (year ~5100) a value is noise, and too big to convert safely.
 MAX_ABS_EPOCH = 1e11
@@ -48,8 +52,9 @@ class TaobaoAdapter(Adapter):
         skip = at if is_header else 0
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW _tb AS SELECT _line - {skip} AS _row, f, len(f) AS n, "
-            f"lower(trim(f[4])) AS b, TRY_CAST(NULLIF(trim(f[5]), '') AS DOUBLE) AS secs "
-            f"FROM (SELECT _line, string_split(line, ',') AS f FROM _lines "
+            f"lower(trim(f[4])) AS b, TRY_CAST(NULLIF(trim(f[5]), '') AS DOUBLE) AS secs, "
+            f"_read_error "
+            f"FROM (SELECT _line, string_split(line, ',') AS f, _read_error FROM _lines "
             f"WHERE _line > {skip} AND line IS NOT NULL AND trim(line) <> '')"
         )
         mapped = (
@@ -59,6 +64,7 @@ class TaobaoAdapter(Adapter):
         )
         shown = "left(trim(f[5]), 40)"
         rules = [
+            READ_RULE,
             ("n <> 5", "line", "'expected 5 comma-separated fields, found ' || n"),
             (
                 f"b <> '' AND b NOT IN ({', '.join(sql_str(k) for k in BEHAVIORS)})",
@@ -90,6 +96,6 @@ class TaobaoAdapter(Adapter):
         )
         items = (
             f"SELECT min(_row) AS _row, trim(f[2]) AS item_id, {category} AS category "
-            f"FROM _tb WHERE n = 5 AND trim(f[2]) <> '' GROUP BY 2, 3"
+            f"FROM _tb WHERE n = 5 AND _read_error IS NULL AND trim(f[2]) <> '' GROUP BY 2, 3"
         )
         return {"events": events, "items": items}

@@ -35,20 +35,22 @@ def read_json_lines(
     Lines are read as text, not with ``read_json``: one bad line is then one quarantined
     row instead of a failed file, and nested objects keep their own keys (``read_json``
     widens every object to the union of all rows' keys). ``_row`` is the physical line
-    number; ``j`` is the line when it is a JSON object, else ``_bad`` says why not and
-    ``line`` keeps its text for the quarantine. gzip is read through by the file name.
+    number; ``j`` is the line when it is a readable JSON object, else ``_bad`` says why
+    not (the reader's ``_read_error`` first, e.g. bytes that are not UTF-8) and ``line``
+    keeps its text for the quarantine. gzip is read through by the file name.
     """
     lines = f"{name}_lines"
     read_lines(con, path, name=lines, encoding=encoding)
     t = f"trim(replace(line, {sql_str(chr(0xFEFF))}, ''))"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {name} AS "
-        f"SELECT _row, CASE WHEN NOT json_valid(t) THEN left(t, 2000) "
-        f"WHEN json_type(t) <> 'OBJECT' THEN left(t, 2000) END AS line, "
-        f"CASE WHEN NOT json_valid(t) THEN 'not valid JSON' "
-        f"WHEN json_type(t) <> 'OBJECT' THEN 'not a JSON object' END AS _bad, "
-        f"CAST(CASE WHEN json_valid(t) AND json_type(t) = 'OBJECT' THEN t END AS JSON) AS j "
-        f"FROM (SELECT _line AS _row, {t} AS t FROM {lines}) "
+        f"SELECT _row, CASE WHEN _read_error IS NOT NULL OR NOT json_valid(t) "
+        f"OR json_type(t) <> 'OBJECT' THEN left(t, 2000) END AS line, "
+        f"coalesce(_read_error, CASE WHEN NOT json_valid(t) THEN 'not valid JSON' "
+        f"WHEN json_type(t) <> 'OBJECT' THEN 'not a JSON object' END) AS _bad, "
+        f"CAST(CASE WHEN _read_error IS NULL AND json_valid(t) AND json_type(t) = 'OBJECT' "
+        f"THEN t END AS JSON) AS j "
+        f"FROM (SELECT _line AS _row, {t} AS t, _read_error FROM {lines}) "
         f"WHERE t IS NOT NULL AND t <> '' ORDER BY _row"
     )
 
@@ -88,7 +90,7 @@ def orders_select(con: duckdb.DuckDBPyConnection, rows: str) -> str:
     )
     has_orders = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'orders' AND NOT temporary"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if has_orders:
         stored = "orders"
     else:  # a bare connection (no warehouse): nothing is stored

@@ -53,6 +53,12 @@ WHY = {
     "transitions": "often comes next after {item}",
     "content": "similar to {item}",
 }
+# The same reasons when no other item of the customer's explains the recommendation.
+WHY_NO_ANCHOR = {
+    "itemknn": "bought together with your items",
+    "transitions": "often comes next after your recent items",
+    "content": "similar to your recent items",
+}
 
 
 def make_source(name: str, params: Mapping[str, Any], seed: int) -> Source:
@@ -275,9 +281,12 @@ class Recommender(Estimator):
                 top = np.broadcast_to(np.arange(n_items), (n, n_items)).copy()
             order = np.argsort(-sc[ar, top], axis=1, kind="stable")
             top = np.take_along_axis(top, order, axis=1)
-            ranks = np.full(sc.shape, np.nan, dtype=np.float32)
-            np.put_along_axis(ranks, top, np.arange(1, kk + 1, dtype=np.float32)[None, :], 1)
             ok = np.isfinite(np.take_along_axis(sc, top, axis=1))
+            # An item the source cannot score (excluded, or a source with nothing to go
+            # on) has no rank there: it is not that source's candidate.
+            ranks = np.full(sc.shape, np.nan, dtype=np.float32)
+            at = np.where(ok, np.arange(1, kk + 1, dtype=np.float32)[None, :], np.nan)
+            np.put_along_axis(ranks, top, at.astype(np.float32), 1)
             chosen[np.repeat(np.arange(n), kk)[ok.ravel()], top.ravel()[ok.ravel()]] = True
             all_scores.append(sc)
             all_ranks.append(ranks)
@@ -417,17 +426,22 @@ class Recommender(Estimator):
             score = self.ranker_model_.predict(X, num_threads=threads)
         else:
             score = np.nansum(1.0 / (60.0 + np.nan_to_num(ranks, nan=1e9)), axis=1)
+        best = np.argmin(np.where(np.isnan(ranks), np.inf, ranks), axis=1) if len(rr) else rr
         # Customers with no history at all: the ranker learned from customers with one,
-        # so they get the cold-start source's order (trending by default).
+        # so they get the cold-start source's order (trending by default), and that
+        # source's own score and name: no sentinel score, no borrowed reason.
+        key = score
         cold = np.diff(batch.weights.tocsr().indptr) == 0
         if cold.any() and self.cold_source in self.sources:
             j = self.sources.index(self.cold_source)
             rank = np.nan_to_num(X[:, 2 * j + 1], nan=1e9)
-            score = np.where(cold[rr], 1e6 - rank, score)
-        score = score + np.log(self.boost_[cc])
-        best = np.argmin(np.where(np.isnan(ranks), np.inf, ranks), axis=1) if len(rr) else rr
-        # Per customer: highest score first, ties by item index (deterministic).
-        order = np.lexsort((cc, -score, rr))
+            key = np.where(cold[rr], 1e6 - rank, score)
+            score = np.where(cold[rr], np.nan_to_num(X[:, 2 * j], nan=0.0), score)
+            best = np.where(cold[rr], j, best)
+        boost = np.log(self.boost_[cc])
+        key, score = key + boost, score + boost
+        # Per customer: highest key first, ties by item index (deterministic).
+        order = np.lexsort((cc, -key, rr))
         rr, cc, score, best = rr[order], cc[order], score[order], best[order]
         starts = np.searchsorted(rr, np.arange(len(users) + 1))
         rec_u, rec_r, rec_i, rec_s, rec_src = [], [], [], [], []
@@ -478,19 +492,35 @@ class Recommender(Estimator):
             return template
         batch = self._batch([str(user_id)])
         j = int(self.item_index_.get_indexer([str(item_id)])[0])
-        recent = batch.recent[0]
-        if j < 0 or len(recent) == 0:
-            return WHY["popular"]
+        # The anchor is another item: an item is never its own reason (a viewed item is
+        # most similar to itself).
         src = self.sources_.get(source)
+        recent = [int(it) for it in batch.recent[0]]
+        if isinstance(src, ItemKNN):
+            # item-kNN reads all the customer's items, not only the recent ones.
+            older = set(batch.weights[0].indices.tolist()) - set(recent)
+            recent = sorted(older) + recent
+        recent = [it for it in recent if it != j]
+        if j < 0 or not recent:
+            return WHY_NO_ANCHOR.get(source, WHY["popular"])
         sim = None
         if isinstance(src, ItemKNN):
             sim = np.asarray(src.similarity_[:, j].todense()).ravel()
         elif isinstance(src, Transitions):
             sim = np.asarray(src.matrix_[:, j].todense()).ravel()
         elif isinstance(src, Content):
-            sim = np.asarray((src.tfidf_ @ src.tfidf_[j].T).todense()).ravel()
-        anchor = recent[-1] if sim is None else max(recent, key=lambda it: sim[it])
-        return template.format(item=self.item_name(int(anchor)))
+            sim = (
+                np.asarray((src.tfidf_ @ src.tfidf_[j].T).todense()).ravel()
+                if src.enabled_
+                else np.zeros(self.data_.n_items)
+            )
+        if sim is None:
+            return template.format(item=self.item_name(recent[-1]))
+        # The most related recent item, the latest among equals; none related: no name.
+        anchor = max(reversed(recent), key=lambda it: sim[it])
+        if not sim[anchor] > 0:
+            return WHY_NO_ANCHOR.get(source, WHY["popular"])
+        return template.format(item=self.item_name(anchor))
 
     def item_name(self, j: int) -> str:
         """The item's id with its title when the catalogue has one."""

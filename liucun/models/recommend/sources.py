@@ -245,6 +245,8 @@ class Content(Source):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         texts = [t if t.strip() else "" for t in data.item_text]
+        self.n_items_ = data.n_items
+        # No item text (interactions alone, no items table): nothing to compare by.
         self.enabled_ = any(texts)
         if self.enabled_:
             vec = TfidfVectorizer(max_features=self.max_features, token_pattern=r"(?u)\b\w+\b")
@@ -254,7 +256,9 @@ class Content(Source):
     def scores(self, batch: Batch) -> np.ndarray:
         n = len(batch.recent)
         if not self.enabled_:
-            return np.zeros((n, self.tfidf_.shape[0] if hasattr(self, "tfidf_") else 0), np.float32)
+            # Every item, no score: the source proposes no candidates rather than the
+            # first items of the catalogue.
+            return np.full((n, self.n_items_), -np.inf, np.float32)
         rows, cols = [], []
         for r, items in enumerate(batch.recent):
             tail = items[-self.last :]
