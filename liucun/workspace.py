@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -153,3 +154,36 @@ def parse_as_of(value: str | dt.date | None, ws: Workspace) -> dt.date:
     if last is None:
         raise LiucunError("the warehouse is empty: ingest data first (see `liucun ingest`)")
     return last.date() + dt.timedelta(days=1)
+
+
+# Outcome windows beyond ten years are no forecast a shop can act on (and cost minutes).
+MAX_HORIZON_DAYS = 3650
+
+
+def check_horizon(days: int) -> int:
+    """``--horizon``: at least a day and at most :data:`MAX_HORIZON_DAYS`."""
+    if days < 1:
+        raise LiucunError(f"--horizon {days}: must be at least 1 day")
+    if days > MAX_HORIZON_DAYS:
+        raise LiucunError(f"--horizon {days}: at most {MAX_HORIZON_DAYS} days (ten years)")
+    return days
+
+
+def check_budget(budget: float) -> float:
+    """``--budget``: a positive, finite amount of money."""
+    if not (math.isfinite(budget) and budget > 0):
+        raise LiucunError(f"--budget {budget}: must be a positive, finite amount")
+    return budget
+
+
+def stale_as_of(ws: Workspace, as_of: dt.date, horizon: int) -> str | None:
+    """A warning when ``as_of`` lies more than a horizon after the newest row: every
+    customer then looks lapsed, which says more about the date than about them."""
+    last = ws.warehouse.last_activity()
+    if last is None or as_of <= last.date() + dt.timedelta(days=horizon):
+        return None
+    gap = (as_of - last.date()).days
+    return (
+        f"--as-of {as_of} is {gap} days after the newest data ({last.date()}), more than the "
+        f"{horizon}-day horizon: every customer will look lapsed"
+    )

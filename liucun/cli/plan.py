@@ -36,13 +36,20 @@ def plan(
     from liucun.tasks.plan import drafts, message_context
     from liucun.tasks.plan import plan as make_plan
     from liucun.tasks.score import score as score_customers
-    from liucun.workspace import parse_as_of
+    from liucun.workspace import check_budget, check_horizon, parse_as_of, stale_as_of
 
     check_output(out_file)
     if messages_file is not None:
         check_output(messages_file)
+    if budget is not None:
+        check_budget(budget)
+    if horizon is not None:
+        check_horizon(horizon)
     ws = open_workspace()
     day = parse_as_of(as_of, ws)
+    stale = stale_as_of(ws, day, horizon or 90)
+    if stale:
+        err.print(f"warning: {stale}", markup=False, highlight=False)
     with err.status("starting") as status:
         from liucun.features import feature_frame
 

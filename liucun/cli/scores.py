@@ -124,9 +124,11 @@ def score(
     """Churn probability, expected orders and revenue, CLV and reasons per customer."""
     from liucun.outputs import check_output, write_frame
     from liucun.tasks.score import score as score_customers
-    from liucun.workspace import parse_as_of
+    from liucun.workspace import check_horizon, parse_as_of, stale_as_of
 
     check_output(out_file)
+    if horizon is not None:
+        check_horizon(horizon)
     ws = open_workspace()
     day = parse_as_of(as_of, ws)
     with err.status("starting") as status:
@@ -142,6 +144,9 @@ def score(
     )
     if r.plan.why:
         err.print(f"note: {r.plan.why}", markup=False, highlight=False)
+    stale = stale_as_of(ws, day, r.plan.horizon)
+    if stale:
+        err.print(f"warning: {stale}", markup=False, highlight=False)
 
 
 def alerts(

@@ -52,6 +52,7 @@ from liucun.features.interactions import item_frame
 from liucun.models.nba import Action, NextBestAction, catalog
 from liucun.tasks.reviews import ensure_text_scores
 from liucun.tasks.risk import risk_config, risk_scores
+from liucun.workspace import check_budget, check_horizon
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -284,10 +285,8 @@ def plan(
     cfg = plan_config(ws)
     budget = float(cfg["budget"] if budget is None else budget)
     H = int(cfg["horizon_days"] if horizon is None else horizon)
-    if not budget > 0:
-        raise LiucunError(f"--budget {budget}: must be positive")
-    if H < 1:
-        raise LiucunError(f"--horizon {H}: must be at least 1 day")
+    check_budget(budget)
+    check_horizon(H)
     share = float(cfg["control_share"])
     if not 0 <= share < 1:
         raise LiucunError(f"[plan] control_share = {share}: must be in [0, 1)")

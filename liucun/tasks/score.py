@@ -22,13 +22,13 @@ import pandas as pd
 from liucun import config
 from liucun.decide import segments as seg
 from liucun.engines import workspace_tables
-from liucun.errors import LiucunError
 from liucun.evaluate.metrics import classification_metrics, regression_metrics
 from liucun.features import feature_frame
 from liucun.features.btyd import summary_frame
 from liucun.models.churn import ChurnValueModel, Plan, plan_training
 from liucun.tasks.reviews import ensure_text_scores
 from liucun.tasks.segments import segments_config
+from liucun.workspace import check_horizon
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -144,8 +144,7 @@ def score(
 
     cfg = score_config(ws)
     H = int(horizon if horizon is not None else cfg["horizon_days"])
-    if H < 1:
-        raise LiucunError(f"--horizon {H}: must be at least 1 day")
+    check_horizon(H)
     seconds: dict[str, float] = {}
     ensure_text_scores(ws)  # review sentiment features; before the models' fingerprint
     path = model_dir(ws, as_of, H)
