@@ -246,6 +246,40 @@ class _BTYDBase(Estimator):
             raise ValueError(f"penalizer must be a finite number >= 0, got {self.penalizer!r}")
         return pen
 
+    def _fit_repeat_model(
+        self,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        weights: ArrayLike | None,
+        starts: Callable[[float], list[list[float]]],
+        scaled: tuple[int, ...],
+    ) -> Self:
+        """Maximum likelihood of a repeat-purchase model (BG/NBD, Pareto/NBD) on log params.
+
+        Time is divided by the customers' mean age while fitting; the parameters at
+        positions ``scaled`` (the rate scales) are multiplied back. ``starts(rate)`` gives
+        the starting points from the pooled purchase rate.
+        """
+        x, tx, t_obs = _check_summary(frequency, recency, T, broadcast=False)
+        w = _check_weights(weights, x.size)
+        pen = self._check_penalizer()
+        scale = float(np.average(t_obs, weights=w)) or 1.0
+        xs, txs, ts, wn = _merge_identical(x, tx, t_obs, w, scale)
+
+        def nll(theta: FloatArray) -> float:
+            ll = self._loglik(*np.exp(theta), xs, txs, ts)
+            return -float(wn @ ll) + pen * float(theta @ theta)
+
+        rate = max(float(w @ x) / float(w @ (t_obs / scale)), 1e-3)
+        params = np.exp(_fit_log_params(nll, starts(rate)).x)
+        for i in scaled:
+            params[i] *= scale
+        self.params_ = {k: float(v) for k, v in zip(self._param_names, params, strict=True)}
+        self.log_likelihood_ = float(w @ self._loglik(*params, x, tx, t_obs))
+        self.n_customers_ = float(w.sum())
+        return self
+
     def _params(self) -> tuple[float, ...]:
         if not hasattr(self, "params_"):
             raise NotFittedError(

@@ -14,10 +14,7 @@ from liucun.models.btyd._base import (
     _BTYDBase,
     _check_horizon,
     _check_summary,
-    _check_weights,
-    _fit_log_params,
     _hyp2f1_checked,
-    _merge_identical,
 )
 
 
@@ -59,30 +56,18 @@ class BetaGeoModel(_BTYDBase):
         weights: ArrayLike | None = None,
     ) -> Self:
         """Fit r, alpha, a, b by maximum likelihood; ``weights`` counts identical customers."""
-        x, tx, t_obs = _check_summary(frequency, recency, T, broadcast=False)
-        w = _check_weights(weights, x.size)
-        pen = self._check_penalizer()
-        scale = float(np.average(t_obs, weights=w)) or 1.0
-        xs, txs, ts, wn = _merge_identical(x, tx, t_obs, w, scale)
-
-        def nll(theta: FloatArray) -> float:
-            r, alpha, a, b = np.exp(theta)
-            ll = self._loglik(r, alpha, a, b, xs, txs, ts)
-            return -float(wn @ ll) + pen * float(theta @ theta)
-
-        rate = max(float(w @ x) / float(w @ (t_obs / scale)), 1e-3)
-        starts = [
-            [0.0, -math.log(rate), 0.0, 0.0],
-            [math.log(0.3), math.log(0.3 / rate), math.log(0.8), math.log(2.5)],
-            [math.log(3.0), math.log(3.0 / rate), math.log(2.0), math.log(6.0)],
-        ]
-        res = _fit_log_params(nll, starts)
-        r, alpha, a, b = np.exp(res.x)
-        alpha *= scale
-        self.params_ = {"r": float(r), "alpha": float(alpha), "a": float(a), "b": float(b)}
-        self.log_likelihood_ = float(w @ self._loglik(r, alpha, a, b, x, tx, t_obs))
-        self.n_customers_ = float(w.sum())
-        return self
+        return self._fit_repeat_model(
+            frequency,
+            recency,
+            T,
+            weights,
+            lambda rate: [
+                [0.0, -math.log(rate), 0.0, 0.0],
+                [math.log(0.3), math.log(0.3 / rate), math.log(0.8), math.log(2.5)],
+                [math.log(3.0), math.log(3.0 / rate), math.log(2.0), math.log(6.0)],
+            ],
+            scaled=(1,),
+        )
 
     def log_likelihood(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
         """Per-customer log-likelihood under the fitted parameters (for checks and model choice)."""

@@ -14,12 +14,9 @@ from liucun.models.btyd._base import (
     _BTYDBase,
     _check_horizon,
     _check_summary,
-    _check_weights,
     _expm1_ratio,
-    _fit_log_params,
     _log1mexp,
     _log_hyp2f1_1bc,
-    _merge_identical,
 )
 
 
@@ -87,31 +84,18 @@ class ParetoNBDModel(_BTYDBase):
         weights: ArrayLike | None = None,
     ) -> Self:
         """Fit r, alpha, s, beta by maximum likelihood; ``weights`` counts identical customers."""
-        x, tx, t_obs = _check_summary(frequency, recency, T, broadcast=False)
-        w = _check_weights(weights, x.size)
-        pen = self._check_penalizer()
-        scale = float(np.average(t_obs, weights=w)) or 1.0
-        xs, txs, ts, wu = _merge_identical(x, tx, t_obs, w, scale)
-
-        def nll(theta: FloatArray) -> float:
-            r, alpha, s, beta = np.exp(theta)
-            ll = self._loglik(r, alpha, s, beta, xs, txs, ts)
-            return -float(wu @ ll) + pen * float(theta @ theta)
-
-        rate = max(float(w @ x) / float(w @ (t_obs / scale)), 1e-3)
-        starts = [
-            [0.0, -math.log(rate), 0.0, 0.0],
-            [math.log(0.5), math.log(0.5 / rate), math.log(0.5), 0.0],
-            [math.log(3.0), math.log(3.0 / rate), math.log(2.0), math.log(3.0)],
-        ]
-        res = _fit_log_params(nll, starts)
-        r, alpha, s, beta = np.exp(res.x)
-        alpha *= scale
-        beta *= scale
-        self.params_ = {"r": float(r), "alpha": float(alpha), "s": float(s), "beta": float(beta)}
-        self.log_likelihood_ = float(w @ self._loglik(r, alpha, s, beta, x, tx, t_obs))
-        self.n_customers_ = float(w.sum())
-        return self
+        return self._fit_repeat_model(
+            frequency,
+            recency,
+            T,
+            weights,
+            lambda rate: [
+                [0.0, -math.log(rate), 0.0, 0.0],
+                [math.log(0.5), math.log(0.5 / rate), math.log(0.5), 0.0],
+                [math.log(3.0), math.log(3.0 / rate), math.log(2.0), math.log(3.0)],
+            ],
+            scaled=(1, 3),
+        )
 
     def log_likelihood(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
         """Per-customer log-likelihood under the fitted parameters."""
