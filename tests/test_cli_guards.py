@@ -35,7 +35,7 @@ def run(ws: Path, *args: str) -> tuple[int, str]:
     return r.exit_code, r.output
 
 
-@pytest.mark.parametrize("command", ["score", "plan"])
+@pytest.mark.parametrize("command", ["score", "plan", "backtest"])
 def test_horizon_over_ten_years_is_refused(ws: Path, tmp_path: Path, command: str) -> None:
     code, out = run(ws, command, "--horizon", "100000", "--out", str(tmp_path / "o.csv"))
     assert code == 1

@@ -49,6 +49,7 @@ from liucun.evaluate.uplift import auuc, qini_coefficient, qini_curve, qini_svg,
 from liucun.models.nba import OUTCOME_COLUMNS
 from liucun.models.uplift import DRLearner, TLearner
 from liucun.tasks import plan as planning
+from liucun.workspace import check_horizon
 
 if TYPE_CHECKING:
     from liucun.workspace import Workspace
@@ -243,8 +244,7 @@ def backtest_uplift(
 
     cfg = planning.plan_config(ws)
     H = int(cfg["horizon_days"] if horizon is None else horizon)
-    if H < 1:
-        raise LiucunError(f"--horizon {H}: must be at least 1 day")
+    check_horizon(H)
     seed = int(cfg.get("seed", 0))
     window = planning.response_window(cfg, H)
     seconds: dict[str, float] = {}

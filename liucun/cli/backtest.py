@@ -58,13 +58,12 @@ def backtest(
     from liucun.features.btyd import order_span
     from liucun.report import backtest_report
     from liucun.tasks.score import score_config
-    from liucun.workspace import parse_as_of
+    from liucun.workspace import check_horizon, parse_as_of
 
     ws = open_workspace()
     cfg = score_config(ws)
     H = int(horizon if horizon is not None else cfg["horizon_days"])
-    if H < 1:
-        raise LiucunError(f"--horizon {H}: must be at least 1 day")
+    check_horizon(H)
     if out_file and out_file.suffix.lower() not in (".html", ".htm", ".json"):
         raise LiucunError(f"{out_file}: the backtest report is .html or .json")
     tables = workspace_tables(ws)
@@ -166,12 +165,11 @@ def _backtest_recs(cutoffs: str | None, horizon: int | None, n: int, out_file: P
     from liucun.engines import workspace_tables
     from liucun.evaluate.splits import parse_cutoffs, rolling_cutoffs
     from liucun.tasks.recommend import recommend_config
-    from liucun.workspace import parse_as_of
+    from liucun.workspace import check_horizon, parse_as_of
 
     ws = open_workspace()
     H = int(horizon if horizon is not None else 30)
-    if H < 1:
-        raise LiucunError(f"--horizon {H}: must be at least 1 day")
+    check_horizon(H)
     if out_file and out_file.suffix.lower() not in (".json", ".csv", ".parquet"):
         raise LiucunError(f"{out_file}: the recs backtest writes .json, .csv or .parquet")
     end = parse_as_of(None, ws)
