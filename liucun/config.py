@@ -374,6 +374,26 @@ max_training_contacts = 300000
 # Plan (and draft messages) in `liucun run`.
 in_run = true
 seed = 0
+# Two-sided level of uplift_lo/uplift_hi and of the evidence an action needs: it is
+# planned for everyone where its measured net effect's lower bound clears zero, only
+# where its targeting held out on past campaigns and the customer's bound clears zero
+# otherwise, and not at all when neither was shown.
+confidence = 0.9
+# Days after a contact over which the evidence measures net revenue (default: the
+# horizon). Shorter is less noisy but blind to what a contact does later (customers it
+# drives away); at least the response window.
+# outcome_days = 90
+# The budget kept back for the uncertainty of the predicted costs: at least this share,
+# more where the redemptions measured in history are noisy.
+cost_margin = 0.03
+# Share of the plan's contacts given to a randomised exploration arm (random customers,
+# random actions among those whose measured effect may still be positive, half of them
+# control), flagged explore = true, so the next read-out can learn.
+explore_share = 0.05
+# Without randomised history, `plan` proposes a first test: each catalog action to a
+# random arm and a control group, sized (like `liucun campaign size`) to detect this
+# absolute change in the response window's purchase rate.
+first_test_mde = 0.02
 
 # The action catalog: one table per action, named as in treatments.action. Actions found
 # in treatments but not here are planned too, their costs learned from history.
@@ -406,13 +426,24 @@ kind = "message"
 contact_cost = 0.01
 channel = "push"
 
-# Message drafts per action and segment (zh/en templates in liucun/decide/messages.py,
-# overridable key by key). An OpenAI-compatible endpoint may write them instead; nothing
-# is sent anywhere unless base_url is set.
+# Message drafts per action kind, recency and segment (zh/en templates in
+# liucun/decide/messages.py, overridable key by key: "fixed", "fixed@recent", ...). Model
+# reasons never enter a draft (they stay in its internal_reasons column). An
+# OpenAI-compatible endpoint may write them instead; nothing is sent anywhere unless
+# base_url is set.
 [plan.messages]
+# The shop's default language (zh or en), for customers whose language is not known from
+# language_from or from the language of their reviews.
 language = "en"
+# users columns or `attributes` JSON keys naming a customer's language ("zh-CN", "en",
+# "English"), first that names zh or en wins; a `region`/`country` counts when it is a
+# country ("CN", "US") or written in Chinese.
+language_from = ["language", "lang", "locale", "region", "country"]
 shop_name = "our shop"
 max_items = 3
+# Ordered less than recent_days ago: a thank-you / next-pick greeting; longer: "we miss
+# you"; never: welcome.
+recent_days = 14
 # The drafting endpoint: off while base_url is empty (e.g. "http://127.0.0.1:8080/v1",
 # model "qwen2.5-7b-instruct").
 [plan.messages.llm]

@@ -112,11 +112,15 @@ def plan_check(plan: pd.DataFrame, scores: pd.DataFrame, sim_dir: Path, plan_cfg
     common = most_common_action(treatments)
     c = compare(plan, effects, scores, contact, common)
     ours, risk = c["plan"], c["risk"]
+    treated = plan["action"] != "control"
+    predicted = float(plan.loc[treated, "expected_uplift"].sum())
+    contact_cost = float(plan.loc[treated, "action"].map(contact).fillna(0).sum())
     return (
         f"The campaign plan ({ours['customers']:,} customers, true cost "
-        f"{ours['expected_cost']:,.2f}) earns {ours['net_value']:,.2f} true incremental net "
-        f"revenue; sending {common} to the highest p_churn at the "
-        f"same cost earns {risk['net_value']:,.2f}, the oracle {c['oracle']['net_value']:,.2f}."
+        f"{ours['expected_cost']:,.2f}) was predicted to earn {predicted - contact_cost:,.2f} "
+        f"and truly earns {ours['net_value']:,.2f} incremental net revenue; sending {common} "
+        f"to the highest p_churn at the same cost earns {risk['net_value']:,.2f}, the "
+        f"oracle {c['oracle']['net_value']:,.2f}."
     )
 
 

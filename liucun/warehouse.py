@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from liucun import config
+from liucun import config, migrations
 from liucun.errors import LiucunError
 from liucun.schema import META_COLUMNS, TABLES, TEXT_SCORES
 
@@ -215,13 +215,27 @@ CREATE TABLE IF NOT EXISTS {TEXT_SCORES} (
 )"""
 
 
+# The layout version this code writes (older warehouses are migrated on opening).
+SCHEMA_VERSION = migrations.SCHEMA_VERSION
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The current layout's tables that are missing (text_scores is made when needed)."""
+    for name in TABLES:
+        con.execute(table_ddl(name))
+        con.execute(table_ddl(name, history=True))
+    con.execute(QUARANTINE_DDL)
+    con.execute(INGESTS_DDL)
+
+
 class Warehouse:
     """A DuckDB file with the canonical tables, their histories, quarantine and ingest log.
 
     Parameters
     ----------
     path
-        The ``warehouse.duckdb`` file; created with every table on first use.
+        The ``warehouse.duckdb`` file; created with every table on first use, and migrated
+        in place when an older liucun wrote it (:mod:`liucun.migrations`).
     memory_limit, threads
         DuckDB settings (see ``[warehouse]`` in ``liucun.toml``).
     lock_timeout_s
@@ -261,7 +275,13 @@ class Warehouse:
                 con.execute(f"SET threads={int(self.threads)}")
             con.execute("SET TimeZone='UTC'")
             self._con = con
-            self._create_schema()
+            try:
+                self._create_schema()
+            except BaseException:
+                # Not left half open: the next use tries (and refuses or migrates) again.
+                self._con = None
+                con.close()
+                raise
         return self._con
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -297,13 +317,16 @@ class Warehouse:
             self._ibis = None
 
     def _create_schema(self) -> None:
+        """Create a fresh warehouse, or migrate an older one, at the current version;
+        refuse one a newer liucun wrote (:func:`liucun.migrations.upgrade`)."""
         con = self._con
         assert con is not None
-        for name in TABLES:
-            con.execute(table_ddl(name))
-            con.execute(table_ddl(name, history=True))
-        con.execute(QUARANTINE_DDL)
-        con.execute(INGESTS_DDL)
+        migrations.upgrade(con, self.path, _create_tables)
+
+    def schema_version(self) -> int:
+        """The layout version recorded in the warehouse (:data:`SCHEMA_VERSION`)."""
+        (version,) = one_row(self.con, f"SELECT max(version) FROM {migrations.VERSION_TABLE}")
+        return int(version)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -466,13 +489,16 @@ class Warehouse:
         """(an Ibis backend, the table names) of a warehouse file opened read-only in UTC.
 
         Never waits for the lock: raises when the file is locked by a writer (a run or an
-        ingest in progress) or was opened with other settings in this process.
+        ingest in progress) or was opened with other settings in this process. Never
+        migrates: a version this code cannot read as is raises :class:`LiucunError` (a
+        newer one: upgrade liucun; an older one: any writing command migrates it).
         """
         import ibis
 
         con = duckdb.connect(str(path), read_only=True)
         try:
             con.execute("SET TimeZone='UTC'")
+            migrations.check_readable(con, Path(path))
             rows = con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
             ).fetchall()

@@ -34,7 +34,9 @@ class Workspace:
     ----------
     path
         The workspace folder (default ``$LIUCUN_WORKSPACE`` or ``./.liucun``); created with
-        ``warehouse.duckdb``, ``liucun.toml``, ``models/`` and ``runs/`` on first use.
+        ``warehouse.duckdb``, ``liucun.toml``, ``models/`` and ``runs/`` on first use. A
+        warehouse an older liucun wrote is migrated in place when it is first opened for
+        writing (:mod:`liucun.migrations`); one a newer liucun wrote is refused.
 
     Examples
     --------

@@ -21,15 +21,18 @@ from typer.testing import CliRunner
 import liucun
 from liucun.cli import app
 from liucun.decide.experiments import READOUT_COLUMNS
+from liucun.decide.first_test import first_test
 from liucun.engines import workspace_tables
 from liucun.errors import LiucunError
 from liucun.features.readouts import campaign_frame
-from liucun.tasks.campaigns import export_plan, list_campaigns, plan_size, readout
+from liucun.models.nba import Action
+from liucun.tasks.campaigns import export_plan, list_campaigns, plan_size, readout, record_plan
 
 START = dt.date(2024, 1, 1)
 CAMPAIGN = "cmp-202405"  # sent 2024-05-05; every action has a control group of 8+
 SENT = dt.date(2024, 5, 5)
 AS_OF = dt.date(2024, 7, 19)  # the day after the data
+PLANNED = dt.date(2024, 5, 20)  # the cold-start shop's first test
 HORIZON = 30
 TABLES = ("users", "orders", "treatments")
 runner = CliRunner()
@@ -239,6 +242,104 @@ def test_export_latest_joins_messages(tmp_path: Path) -> None:
     assert recs["u3"]["campaign_id"] == "plan-2024-07-19"
 
 
+def test_record_plan_stores_every_row_once(tmp_path: Path) -> None:
+    """A plan without ``planned`` / ``contact_cost``: control rows are recorded as
+    ``control``, treated rows cost what ``[plan.actions]`` says a contact costs."""
+    plan = _plan(tmp_path / "20240719T000000000000Z")
+    (plan.parent / "run.json").write_text(json.dumps({"as_of": "2024-07-19"}))
+    with liucun.Workspace(tmp_path / "ws") as ws:
+        rec = record_plan(ws, plan, "spring")
+        again = record_plan(ws, plan, "spring")
+        tr = ws.table("treatments").execute()
+        actions = ws.config["plan"]["actions"]
+        left = list((ws.path / "tmp").iterdir())
+    assert rec.rows == 5 and rec.control == 2 and rec.day == dt.date(2024, 7, 19)
+    assert (rec.result.loaded, rec.result.duplicates) == (5, 0)
+    assert (again.result.loaded, again.result.duplicates, again.result.updated) == (0, 5, 0)
+    assert not left  # the temporary file is gone
+    assert len(tr) == 5 and (tr["campaign_id"] == "spring").all()
+    assert (pd.to_datetime(tr["ts"]).dt.strftime("%Y-%m-%d %H:%M") == "2024-07-19 00:00").all()
+    tr = tr.set_index("user_id")
+    assert list(tr.loc[["u2", "u5"], "arm"]) == ["control", "control"]
+    assert list(tr.loc[["u2", "u5"], "action"]) == ["control", "control"]
+    assert list(tr.loc[["u2", "u5"], "cost"]) == [0.0, 0.0]
+    for uid, action in (("007", "coupon_fixed"), ("u3", "reco_push")):
+        assert tr.loc[uid, "arm"] == "treatment" and tr.loc[uid, "action"] == action
+        assert tr.loc[uid, "cost"] == pytest.approx(actions[action]["contact_cost"])
+        # the plan's cost (contact + expected discount) is not what treatments records
+    assert tr.loc["007", "cost"] < 10.05
+
+
+@pytest.fixture(scope="module")
+def cold_plan(simulated_workspace: Callable[..., Path]) -> tuple[Path, Path, dict]:
+    """A shop without campaign history (users and orders only) and its first test, saved
+    as the plan of a run dated PLANNED."""
+    path = simulated_workspace(
+        ("users", "orders"), users=1500, days=200, holdout_days=0, seed=5, start=START
+    )
+    with liucun.Workspace(path) as ws:
+        users = ws.table("users").execute()[["user_id"]].astype(str)
+        orders = ws.table("orders").execute()
+    orders["ts"] = pd.to_datetime(orders["ts"]).dt.tz_localize(None)
+    paid = orders[(orders["status"] == "paid") & (orders["ts"] < pd.Timestamp(PLANNED))]
+    aov = paid.astype({"user_id": str}).groupby("user_id")["amount"].mean()
+    users["aov"] = users["user_id"].map(aov)
+    catalog = {
+        "coupon_fixed": Action("coupon_fixed", "fixed", contact_cost=0.05, discount=10.0),
+        "reco_push": Action("reco_push", "message", contact_cost=0.01),
+    }
+    plan, summary = first_test(
+        users, catalog, 400.0, 0.1, mde=None, control_share=0.5, seed=3, max_share=0.8
+    )
+    run_dir = path / "runs" / "20240520T000000000000Z"
+    run_dir.mkdir(parents=True)
+    plan.to_parquet(run_dir / "plan.parquet", index=False)
+    (run_dir / "run.json").write_text(json.dumps({"as_of": PLANNED.isoformat()}))
+    (path / "runs" / "latest.json").write_text(json.dumps({"run_id": run_dir.name}))
+    return path, run_dir / "plan.parquet", summary
+
+
+def test_cli_export_records_the_campaign_once(cold_plan, tmp_path: Path) -> None:
+    path, plan_file, summary = cold_plan
+    plan = pd.read_parquet(plan_file)
+    w = ["--workspace", str(path)]
+    out = tmp_path / "contacts.csv"
+    export = ["campaign", "export", "latest", "--out", str(out), "--campaign-id", "first"]
+    for new, old in ((len(plan), 0), (0, len(plan))):  # exporting twice adds nothing
+        r = runner.invoke(app, [*w, *export])
+        assert r.exit_code == 0, r.output
+        text = " ".join(r.output.split())  # rich wraps long lines
+        assert f"{new:,} new, {old:,} already recorded" in text
+    written = pd.read_csv(out, dtype={"user_id": str})
+    assert len(written) == (plan["action"] != "control").sum()  # the file: no hold-out
+    r = runner.invoke(app, [*w, *export[:-1], "dry", "--no-record"])
+    assert r.exit_code == 0 and "recorded" not in r.output
+
+    with liucun.Workspace(path) as ws:
+        tr = ws.table("treatments").execute()
+        cl = list_campaigns(ws)
+    assert list(cl["campaign_id"]) == ["first"]  # the dry run recorded nothing
+    assert len(tr) == len(plan) and not tr.duplicated(["user_id", "action"]).any()
+    got = tr.astype({"user_id": str}).set_index("user_id").sort_index()
+    want = plan.set_index("user_id").sort_index()
+    assert list(got.index) == list(want.index)
+    assert (got["action"] == want["planned"]).all()  # control rows under their arm's action
+    assert (got["arm"] == np.where(want["action"] == "control", "control", "treatment")).all()
+    assert np.allclose(got["cost"], want["contact_cost"])
+
+    r = runner.invoke(
+        app, [*w, "campaign", "readout", "first", "--as-of", AS_OF.isoformat(), "--horizon", "30"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "window complete" in r.output and "reco_push" in r.output
+    with liucun.Workspace(path) as ws:
+        ro = readout(ws, "first", AS_OF, horizon=30)
+    assert ro.start == PLANNED and ro.contacts == len(plan)
+    for action, arm in summary["arms"].items():
+        assert ro.table.loc[action, "n_treatment"] == arm["n_treatment"]
+        assert ro.table.loc[action, "n_control"] == arm["n_control"]
+
+
 # ---------------------------------------------------------------------------- CLI
 
 
@@ -265,11 +366,15 @@ def test_cli_campaign_commands(shop: Path, tmp_path: Path) -> None:
 
     plan = _plan(tmp_path / "p")
     dest = tmp_path / "contacts.json"
-    r = runner.invoke(
-        app, [*w, "campaign", "export", str(plan), "--format", "json", "--out", str(dest)]
-    )
+    with liucun.Workspace(shop) as ws:
+        before = len(ws.table("treatments").execute())
+    export = ["campaign", "export", str(plan), "--format", "json", "--out", str(dest)]
+    r = runner.invoke(app, [*w, *export, "--no-record"])
     assert r.exit_code == 0, r.output
     assert "wrote 3 contacts" in r.output and len(json.loads(dest.read_text())) == 3
+    assert "recorded" not in r.output
+    with liucun.Workspace(shop) as ws:  # a dry run leaves the shop's campaigns alone
+        assert len(ws.table("treatments").execute()) == before
 
     r = runner.invoke(app, ["campaign", "size", "--baseline-rate", "0.1", "--mde", "0.02"])
     assert r.exit_code == 0, r.output

@@ -17,7 +17,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "liucun"
 # Bottom to top. A module's layer is that of its longest matching prefix.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("liucun.errors", "liucun.config", "liucun.schema"),
-    ("liucun.warehouse", "liucun.workspace", "liucun.engines", "liucun.runs", "liucun.outputs"),
+    (
+        "liucun.warehouse",
+        "liucun.migrations",
+        "liucun.workspace",
+        "liucun.engines",
+        "liucun.runs",
+        "liucun.outputs",
+    ),
     ("liucun.data", "liucun.sim"),
     ("liucun.features",),
     ("liucun.models",),

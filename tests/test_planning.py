@@ -459,6 +459,14 @@ def sim_dir(simulated: Callable[..., Path]) -> Path:
 def shop(simulated_workspace: Callable[..., Path]) -> Iterator[liucun.Workspace]:
     path = simulated_workspace(TABLES, users=2000, days=DAYS, holdout_days=0, seed=7, start=START)
     with liucun.Workspace(path) as ws:
+        # A 2,000-customer shop cannot show an effect at the default 90% level (the
+        # guardrail test below checks what it plans then): the mechanics here run with the
+        # evidence bar off (any measured gain counts) over the 14-day response window.
+        toml = ws.path / "liucun.toml"
+        text = toml.read_text(encoding="utf-8")
+        assert "\nconfidence = 0.9\n" in text
+        lenient = "\nconfidence = 0.0\noutcome_days = 14\n"
+        toml.write_text(text.replace("\nconfidence = 0.9\n", lenient), "utf-8")
         yield ws
 
 
@@ -489,7 +497,15 @@ def test_plan_spend_is_within_budget(planned: PlanResult) -> None:
     assert np.allclose(p.loc[treated, "cost"], p.loc[treated, "expected_cost"])
     assert p["expected_cost"].sum() > 0.5 * BUDGET  # the budget binds and is mostly used
     assert planned.stats["budget_price"] > 0
-    assert (p.loc[treated, "expected_uplift"] > 0).all()
+    main = treated & ~p["explore"]
+    assert (p.loc[main, "expected_uplift"] > 0).all()
+    # Exploration is a small randomised share with its own controls.
+    x = p[p["explore"]]
+    assert 0 < len(x) <= 0.2 * len(p)
+    assert (x["action"] == "control").sum() in (len(x) // 2, (len(x) + 1) // 2)
+    assert x["reason"].str.startswith("exploration").all()
+    # Spend is held to the budget less the margin for uncertain costs.
+    assert p["cost"].sum() <= BUDGET / (1 + planned.stats["cost_margin"]) + 1e-6
 
 
 def test_plan_holds_out_a_control_share_of_each_action(
@@ -498,12 +514,12 @@ def test_plan_holds_out_a_control_share_of_each_action(
     p = planned.plan
     share = float(shop.config["plan"]["control_share"])
     assert share > 0
-    ctrl = p[p["action"] == "control"]
+    ctrl = p[(p["action"] == "control") & ~p["explore"]]
     assert len(ctrl) and (ctrl["cost"] == 0).all()
     # Whom each control customer was held out from is in their reason.
     held_from = ctrl["reason"].str.extract(r"control group for (\S+)$", expand=False)
     assert held_from.notna().all()
-    counts = p.loc[p["action"] != "control", "action"].value_counts()
+    counts = p.loc[(p["action"] != "control") & ~p["explore"], "action"].value_counts()
     assert set(held_from) <= set(counts.index)
     for action, n_treated in counts.items():
         n_ctrl = int((held_from == action).sum())
@@ -557,12 +573,42 @@ def test_plan_rejects_a_non_positive_budget(shop: liucun.Workspace, planned: Pla
             plan(shop, AS_OF, budget=budget, horizon=HORIZON, models=planned.models)
 
 
-def test_plan_without_treatments_is_a_clear_error(sim_dir: Path, tmp_path: Path) -> None:
+def test_plan_without_treatments_is_a_first_test(sim_dir: Path, tmp_path: Path) -> None:
     with liucun.Workspace(tmp_path / "ws") as ws:
         for t in ("users", "orders", "events"):
             ws.ingest(t, sim_dir / f"{t}.parquet")
-        with pytest.raises(LiucunError, match=r"treatments"):
-            plan(ws, AS_OF, budget=BUDGET, horizon=HORIZON)
+        r = plan(ws, AS_OF, budget=BUDGET, horizon=HORIZON)
+    p = r.plan
+    assert r.models is None and r.stats["first_test"]
+    assert "treatments" in r.stats["why"]
+    assert list(p.columns[:4]) == CONTRACT
+    assert p["explore"].all() and p["user_id"].is_unique
+    cat = set(catalog(liucun.config.section("plan"))) | {"control"}
+    assert set(p["action"]) <= cat and "control" in set(p["action"])
+    assert set(p.loc[p["action"] == "control", "planned"]) <= cat
+    assert p["cost"].sum() <= BUDGET
+    assert (p.loc[p["action"] == "control", "cost"] == 0).all()
+
+
+def test_default_evidence_bar_plans_nothing_unshown(shop: liucun.Workspace, planned) -> None:
+    """At the default 90% level, actions without shown evidence stay out of the plan."""
+    model = planned.models
+    model.confidence = 0.9
+    model.fit(training_rows(workspace_tables(shop), AS_OF, HORIZON, 14))
+    r = plan(shop, AS_OF, budget=BUDGET, horizon=HORIZON, models=model)
+    p = r.plan
+    ev = r.stats["evidence"]
+    for e in ev.values():
+        assert e["lo"] <= e["net_effect"] <= e["hi"]
+        assert e["status"] in ("proven", "targeted", "not_shown")
+    main = p[~p["explore"] & (p["action"] != "control")]
+    assert all(ev[a]["status"] != "not_shown" for a in main["action"])
+    assert (main["uplift_lo"] <= main["expected_uplift"] + 1e-9).all()
+    assert (main["expected_uplift"] <= main["uplift_hi"] + 1e-9).all()
+    if len(main):
+        assert r.stats["expected_uplift_lo"] <= r.stats["expected_uplift"]
+    else:
+        assert r.stats["expected_uplift"] == 0 and r.stats["explore"] == 0
 
 
 # ---------------------------------------------------------------------------- time travel

@@ -8,7 +8,7 @@ under test, so the comparison is at equal money:
   (what "send a coupon to everyone likely to churn" does);
 - random targeting: customers in random order, each a random action;
 - the oracle: the true effects and true costs, chosen by the planner's own budgeted
-  choice (:func:`liucun.tasks.plan.choose`), so it is the best this choice rule can do.
+  choice (:func:`liucun.decide.allocate.choose`), so it is the best this choice rule can do.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from liucun.decide.allocate import choose
 from liucun.sim.truth import score_plan
-from liucun.tasks.plan import choose
 
 
 def _until(users: np.ndarray, cost: np.ndarray, budget: float) -> int:

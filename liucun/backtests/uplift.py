@@ -289,11 +289,11 @@ def backtest_uplift(
     missing = sorted(set(models.orders_.actions_) - set(models.actions_))
     if missing:
         notes.append(f"planner: no cost known for {', '.join(missing)} (not scored)")
-    for a, v in sorted(models.scale_.items()):
-        if v == 0:
+    for a, st in sorted(models.status_.items()):
+        if st == "not_shown":
             notes.append(
-                f"planner: {a} has no measured effect over the horizon in training (scale 0): "
-                "its expected_uplift is 0 for everyone, so it ranks no one"
+                f"planner: {a} showed neither a positive net effect nor targeting that held "
+                "out on the training campaigns: the plan would not use it"
             )
 
     y = train["net_revenue"].to_numpy(dtype=float)

@@ -195,6 +195,21 @@ def samples_load(
         console.print(line)
 
 
+def _list_scenarios(value: bool) -> None:
+    """``--list-scenarios``: print each world's name and description, then stop."""
+    if not value:
+        return
+    from liucun.sim.scenarios import SCENARIOS
+
+    t = RichTable(title="scenario worlds (liucun simulate --scenario NAME)")
+    t.add_column("name")
+    t.add_column("description")
+    for sc in SCENARIOS.values():
+        t.add_row(sc.name, sc.description)
+    console.print(t)
+    raise typer.Exit()
+
+
 def simulate(
     out: Annotated[Path, typer.Option("--out", help="Folder for the shop's files and truth/.")],
     users: Annotated[int, typer.Option("--users", min=1, help="Customers.")] = 5000,
@@ -209,15 +224,34 @@ def simulate(
     lang: Annotated[
         str, typer.Option("--lang", help="Review language: zh, en or mixed.")
     ] = "mixed",
+    scenario: Annotated[
+        str,
+        typer.Option("--scenario", help="The world to simulate (see --list-scenarios)."),
+    ] = "default",
+    list_scenarios: Annotated[
+        bool,
+        typer.Option(
+            "--list-scenarios",
+            is_eager=True,
+            callback=_list_scenarios,
+            expose_value=False,
+            help="List the scenario worlds and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a shop with known ground truth: canonical files plus truth/."""
     from liucun.sim import DEFAULT_START
     from liucun.sim import simulate as run_simulation
+    from liucun.sim.scenarios import SCENARIOS
 
     first = _parse_date(start, "--start") if start else DEFAULT_START
     if lang not in ("zh", "en", "mixed"):
         raise LiucunError(f"--lang {lang}: expected zh, en or mixed")
-    with err.status(f"simulating {users:,} customers over {days} + {holdout_days} days"):
+    if scenario not in SCENARIOS:
+        raise LiucunError(f"--scenario {scenario}: unknown; known: {', '.join(SCENARIOS)}")
+    with err.status(
+        f"simulating {users:,} customers over {days} + {holdout_days} days ({scenario})"
+    ):
         r = run_simulation(
             out,
             users=users,
@@ -226,8 +260,9 @@ def simulate(
             seed=seed,
             start=first,
             lang=lang,
+            scenario=scenario,
         )
-    t = RichTable(title=f"simulated shop in {out} ({r.seconds:.1f} s)")
+    t = RichTable(title=f"simulated shop in {out} ({r.seconds:.1f} s, scenario {scenario})")
     for c in ("table", "history rows", "holdout rows"):
         t.add_column(c, justify="right" if c != "table" else "left")
     for name, n in r.counts.items():

@@ -33,7 +33,7 @@ def plan(
 ) -> None:
     """Next best action per customer by uplift, within the budget, with control groups."""
     from liucun.outputs import check_output, write_frame
-    from liucun.tasks.plan import drafts, message_context
+    from liucun.tasks.messages import drafts, message_context
     from liucun.tasks.plan import plan as make_plan
     from liucun.tasks.score import score as score_customers
     from liucun.workspace import check_budget, check_horizon, parse_as_of, stale_as_of
@@ -62,16 +62,14 @@ def plan(
         )  # fmt: skip
         if messages_file is not None:
             status.update("message drafts")
-            msgs = drafts(ws, r.plan, message_context(ws, scored.scores))
+            # Recommendations for the contacted customers are computed here (no run).
+            ctx = message_context(
+                ws, day, r.plan, scored.scores, features=features, on_step=status.update
+            )
+            msgs = drafts(ws, r.plan, ctx)
     write_frame(r.plan, out_file)
     st = r.stats
-    mix = ", ".join(f"{a} {n:,}" for a, n in st["by_action"].items()) or "nobody"
-    console.print(
-        f"plan as of {day}: {st['planned']:,} customers ({mix}) and {st['control']:,} held "
-        f"out as control; expected cost {st['spend']:,.2f} of {st['budget']:,.2f}; expected "
-        f"uplift {st['expected_uplift']:,.2f} over {st['horizon_days']} days → {out_file}",
-        highlight=False,
-    )
+    _print_plan(st, day, out_file)
     skipped = {k: v for k, v in st["excluded"].items() if v}
     if skipped:
         err.print(
@@ -82,6 +80,54 @@ def plan(
     if messages_file is not None:
         write_frame(msgs, messages_file)
         console.print(f"{len(msgs):,} message drafts → {messages_file}", highlight=False)
+
+
+def _print_plan(st: dict, day: object, out_file: Path) -> None:
+    """The plan's summary: what it does, what it is expected to earn (with its interval)
+    and the evidence per action it rests on."""
+    mix = ", ".join(f"{a} {n:,}" for a, n in st["by_action"].items()) or "nobody"
+    if st.get("first_test"):
+        console.print(
+            f"first test as of {day} (no randomised campaign history to plan from: "
+            f"{st['why']}): {st['planned']:,} customers ({mix}) and {st['control']:,} "
+            f"control; expected cost {st['spend']:,.2f} of {st['budget']:,.2f} → {out_file}",
+            highlight=False,
+        )
+        for note in st.get("test", {}).get("notes", []):
+            err.print(f"note: {note}", markup=False, highlight=False)
+        return
+    console.print(
+        f"plan as of {day}: {st['planned']:,} customers ({mix}) and {st['control']:,} held "
+        f"out as control ({st['explore']:,} rows exploring); expected cost "
+        f"{st['spend']:,.2f} of {st['budget']:,.2f} (margin {st['cost_margin']:.0%}); "
+        f"expected uplift {st['expected_uplift']:,.2f} "
+        f"[{st['expected_uplift_lo']:,.2f}, {st['expected_uplift_hi']:,.2f}] over "
+        f"{st['horizon_days']} days → {out_file}",
+        highlight=False,
+    )
+    t = RichTable(
+        title=f"evidence from past campaigns (net revenue per contact over "
+        f"{st['outcome_days']} days, contact cost deducted; {st['confidence']:.0%} interval)"
+    )
+    for c in ("action", "net effect", "interval", "targeting held out", "treated", "control",
+              "used"):  # fmt: skip
+        t.add_column(c, justify="left" if c in ("action", "used") else "right")
+    words = {"proven": "everyone it pays for", "targeted": "where targeting shows a gain",
+             "not_shown": "no (no gain shown)"}  # fmt: skip
+    for a, e in sorted(st["evidence"].items()):
+        t.add_row(
+            a, _num(e["net_effect"]), _ci(e["lo"], e["hi"]),
+            f"{e['slope']:.2f} ± {e['slope_se']:.2f}", f"{e['treated']:,}",
+            f"{e['control']:,}", words[e["status"]],
+        )  # fmt: skip
+    console.print(t)
+    if not st["planned"]:
+        err.print(
+            "no action showed a gain on past campaigns at this confidence: nothing is worth "
+            "its cost yet; `liucun campaign size` sizes a test that could show one",
+            markup=False,
+            highlight=False,
+        )
 
 
 def _num(v: object, spec: str = ",.2f") -> str:
@@ -203,13 +249,36 @@ def campaign_export(
             help="Also write the hold-out rows (arm = control; never contact them).",
         ),
     ] = False,
+    no_record: Annotated[
+        bool,
+        typer.Option(
+            "--no-record",
+            help="Dry run: do not record the assignments as the campaign's treatments.",
+        ),
+    ] = False,
 ) -> None:
-    """A plan as a contact list for a messaging tool (control rows left out)."""
-    from liucun.tasks.campaigns import export_plan
+    """A plan as a contact list for a messaging tool (control rows left out).
 
-    ws = open_workspace() if plan == "latest" else None
+    The assignments, control included, are recorded in treatments under the campaign's
+    id so `liucun campaign readout` can measure it later; exporting again adds nothing.
+    """
+    from liucun.tasks.campaigns import export_plan, record_plan
+
+    ws = open_workspace() if plan == "latest" or not no_record else None
     path, n = export_plan(plan, fmt, out_file, campaign_id, include_control, ws=ws)
     console.print(f"wrote {n:,} contacts to {path}", highlight=False)
+    if no_record or ws is None:
+        return
+    rec = record_plan(ws, plan, campaign_id)
+    res = rec.result
+    console.print(
+        f"recorded campaign {', '.join(rec.campaign_ids)} on {rec.day}: {rec.rows:,} "
+        f"assignments ({rec.control:,} control), {res.loaded:,} new, {res.duplicates:,} "
+        f"already recorded" + (f", {res.updated:,} updated" if res.updated else ""),
+        highlight=False,
+    )
+    for note in rec.notes:
+        err.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
 
 
 @campaign_app.command("size")

@@ -20,24 +20,49 @@ sentiment_app = typer.Typer(
 def sentiment_cmd(
     ctx: typer.Context,
     in_file: Annotated[
-        Path | None, typer.Option("--in", help="CSV/Parquet/JSONL with a text column.")
+        Path | None,
+        typer.Option(
+            "--in", help="CSV/Parquet/JSONL with a text column, or .txt with one text per line."
+        ),
     ] = None,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Input columns + label, p_positive, lang.")
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option("--encoding", help="Text encoding: utf-8 (default), gbk, gb18030, utf-16..."),
+    ] = None,
 ) -> None:
-    """Score texts: adds label (positive|negative), p_positive and lang to each row."""
+    """Score texts: adds label (positive|negative), p_positive and lang to each row.
+
+    Rows that cannot be read are left out and listed on stderr; a file mostly unreadable
+    (more than [ingest] max_bad_share) is refused.
+    """
     if ctx.invoked_subcommand:
         return
     if in_file is None or out_file is None:
         raise LiucunError("sentiment: give --in FILE and --out FILE (or `sentiment train`)")
+    from liucun import config
     from liucun.outputs import check_output, write_frame
     from liucun.tasks.reviews import read_texts, score_texts, sentiment_model
 
     check_output(out_file)
-    df = read_texts(in_file)
+    ws = open_workspace()
+    share = float(config.section("ingest", ws.config)["max_bad_share"])
+    df = read_texts(in_file, encoding, max_bad_share=share)
+    errors: list[str] = df.attrs.get("read_errors", [])
+    for line in errors:
+        err.print(f"{in_file}: {line}", markup=False, highlight=False, soft_wrap=True)
+    if errors:
+        err.print(
+            f"warning: {len(errors):,} unreadable row{'s' * (len(errors) > 1)} of {in_file} "
+            "left out (listed above)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     with err.status("loading the sentiment model"):
-        model, model_id = sentiment_model(open_workspace())
+        model, model_id = sentiment_model(ws)
     scored = score_texts(df["text"].tolist(), model)
     out = df.drop(columns=[c for c in scored.columns if c in df.columns])
     out = out.reset_index(drop=True).join(scored)

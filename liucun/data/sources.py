@@ -465,22 +465,43 @@ def column_types(con: duckdb.DuckDBPyConnection, select_sql: str) -> dict[str, s
     return {r[0]: r[1] for r in rows}
 
 
-def read_frame(path: Path, encoding: str | None = None) -> pd.DataFrame:
+def read_frame(
+    path: Path, encoding: str | None = None, text_column: str | None = None
+) -> pd.DataFrame:
     """A whole small input file (CSV/TSV/Parquet/JSON lines) as pandas, text as text.
 
     For side inputs that are not warehouse tables (labelled texts, FAQ files). Rows the
     reader could not take as written are left out and listed, as "row N: reason", in
     ``df.attrs["read_errors"]`` for the caller to report.
+
+    With ``text_column``, a ``.txt`` file whose first line does not name that column is
+    plain text, as people keep reviews: every line holding more than white space is one
+    value of ``text_column`` exactly as written (no quotes, no delimiters), and row N is
+    line N. A ``.txt`` file whose header names the column is read as CSV like any other.
     """
     path = Path(path)
+    fmt = detect_format(path)
     con = duckdb.connect()
     try:
-        cols = read_file(con, path, detect_format(path), encoding=encoding)
-        sel = ", ".join(ident(c) for c in cols)
-        df = con.execute(f"SELECT {sel} FROM _src WHERE _read_error IS NULL ORDER BY _row").df()
-        bad = con.execute(
-            "SELECT _row, _read_error FROM _src WHERE _read_error IS NOT NULL ORDER BY _row"
-        ).fetchall()
+        plain = False
+        if text_column and path.name.lower().removesuffix(".gz").endswith(".txt"):
+            read_lines(con, path, encoding=encoding)
+            first = first_line(con)[1].lstrip("\ufeff")
+            named = {f.strip() for d in DELIMITERS for f in next(csv.reader([first], delimiter=d))}
+            plain = text_column not in named
+        if plain:
+            blank = r"[\s\p{Z}]*"  # white space of any script: U+3000 lines are no text
+            df = con.execute(
+                f"SELECT line AS {ident(str(text_column))} FROM _lines WHERE _read_error IS NULL "
+                f"AND NOT regexp_full_match(line, {sql_str(blank)}) ORDER BY _line"
+            ).df()
+            bad_sql = "SELECT _line, _read_error FROM _lines WHERE _read_error IS NOT NULL"
+        else:
+            cols = read_file(con, path, fmt, encoding=encoding)
+            sel = ", ".join(ident(c) for c in cols)
+            df = con.execute(f"SELECT {sel} FROM _src WHERE _read_error IS NULL ORDER BY _row").df()
+            bad_sql = "SELECT _row, _read_error FROM _src WHERE _read_error IS NOT NULL"
+        bad = con.execute(bad_sql + " ORDER BY 1").fetchall()
         df.attrs["read_errors"] = [f"row {r}: {why}" for r, why in bad]
         return df
     finally:

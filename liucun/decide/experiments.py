@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 __all__ = [
+    "arm_sizes",
     "cuped",
     "lift",
     "minimum_detectable_effect",
@@ -35,6 +36,7 @@ __all__ = [
     "readout",
     "sample_size",
     "sample_size_mean",
+    "split_total",
 ]
 
 TREATMENT = "treatment"
@@ -435,3 +437,33 @@ def minimum_detectable_effect(
     if gap(hi) > 0:
         return math.nan
     return float(optimize.brentq(gap, 1e-12, hi, xtol=1e-12))
+
+
+def _check_share(control_share: float) -> None:
+    if not 0.0 < control_share < 1.0:
+        raise ValueError(f"control_share must be in (0, 1), got {control_share!r}")
+
+
+def arm_sizes(
+    baseline_rate: float,
+    mde: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    control_share: float = 0.5,
+) -> tuple[int, int]:
+    """``(n_treatment, n_control)`` to detect a rate change of ``mde`` with
+    ``control_share`` of the customers held out: :func:`sample_size` with ``ratio =
+    treated / control``, the treatment arm ``ceil(ratio · n_control)``. One formula for
+    ``liucun campaign size`` and the first test of a shop without history."""
+    _check_share(control_share)
+    ratio = (1.0 - control_share) / control_share
+    n_c = sample_size(baseline_rate, mde, alpha=alpha, power=power, ratio=ratio)
+    return math.ceil(ratio * n_c - 1e-9), n_c
+
+
+def split_total(total: int, control_share: float) -> tuple[int, int]:
+    """``total`` customers split into ``(n_treatment, n_control)`` at ``control_share``,
+    each arm at least one customer (so a split of 1 gives 2)."""
+    _check_share(control_share)
+    n_c = max(1, round(int(total) * control_share))
+    return max(1, int(total) - n_c), n_c

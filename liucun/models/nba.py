@@ -5,13 +5,11 @@ the warehouse and makes the budgeted choice). It is fitted on past randomised co
 (features on the contact day plus their outcomes, see ``OUTCOME_COLUMNS``):
 
 - a :class:`~liucun.models.uplift.LiftLearner` on the orders placed in the response
-  window gives each customer's expected orders under every action and under no contact;
-  ``expected_uplift`` is the extra orders × the customer's expected paid order value −
-  the discount expected to be redeemed (net revenue: discounts inside);
-- each action's level is then tied to its effect over the whole horizon as measured in
-  the randomised history (:func:`horizon_effects`, precision-weighted against the
-  window's own estimate), so what happens after the window moves an action's size
-  against the others, not the order of customers within it;
+  window scores every customer × action; the same learner fitted with each campaign held
+  out gives every past contact a score it never saw, and the horizon's net revenue,
+  regressed on arm × that score (:mod:`liucun.models.uplift_calibration`), ties the
+  predictions to the randomised evidence: the level is the measured effect, the
+  targeting only as far as it held out (``expected_uplift`` with an interval);
 - the action catalog (``[plan.actions]``) says what a contact costs and gives away;
   actions found only in the history get costs learned from it (:func:`catalog`).
 """
@@ -22,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -29,6 +28,7 @@ from liucun.errors import LiucunError
 from liucun.models.base import Estimator
 from liucun.models.boosted import FeatureMatrix
 from liucun.models.uplift import BASE_PARAMS, LiftLearner, cross_fit
+from liucun.models.uplift_calibration import Calibration, by_band, calibrate
 
 # What a training row knows besides the customer's features: the contact and its outcomes.
 OUTCOME_COLUMNS = (
@@ -121,19 +121,24 @@ def _discount_per_redeemer(rows: pd.DataFrame) -> float:
     return float(buyers["discount_window"].mean()) if len(buyers) else 0.0
 
 
+def residuals(X: pd.DataFrame, y: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``y`` minus a cross-fitted prediction of it from the features alone (no arm).
+
+    Randomised, so comparisons of these residuals between arms are as unbiased as of
+    ``y`` itself, with most of the customer-to-customer variance taken out (the way CUPED
+    does with a pre-period covariate).
+    """
+    y = np.asarray(y, dtype=float)
+    M = FeatureMatrix.learn(X, exclude=set()).transform(X)
+    return y - cross_fit({**BASE_PARAMS, "seed": seed}, M, y, rounds=200, folds=3, seed=seed)
+
+
 def horizon_effects(
     X: pd.DataFrame, t: np.ndarray, y: np.ndarray, seed: int = 0
 ) -> dict[str, tuple[float, float]]:
-    """Average H-day effect of each action on net revenue and its standard error.
+    """Average effect of each action on ``y`` and its standard error (variance-reduced)."""
 
-    Randomised, so a difference in means is unbiased; residuals of a cross-fitted revenue
-    model (features only, no arm) take out most of the customer-to-customer variance,
-    the way CUPED does with a pre-period covariate.
-    """
-
-    y = np.asarray(y, dtype=float)
-    M = FeatureMatrix.learn(X, exclude=set()).transform(X)
-    r = y - cross_fit({**BASE_PARAMS, "seed": seed}, M, y, rounds=200, folds=3, seed=seed)
+    r = residuals(X, y, seed)
     rc = r[t == "control"]
     out = {}
     for a in sorted(set(t) - {"control"}):
@@ -172,8 +177,23 @@ def order_value(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return amount * np.clip(paid, 0.0, 1.0), amount
 
 
+class TooLittleHistory(LiucunError):
+    """Past campaigns exist but are too small to learn from."""
+
+
+def judge(cal: Calibration, contact_cost: float, z: float) -> str:
+    """``proven`` (net effect's lower bound above 0), ``targeted`` (the slope of realised
+    on predicted uplift significantly above 0) or ``not_shown``."""
+    net = cal.alpha - contact_cost
+    if np.isfinite(net) and net - z * cal.alpha_se > 0:
+        return "proven"
+    if cal.beta_shrunk > 0 and cal.beta - z * cal.beta_se > 0:
+        return "targeted"
+    return "not_shown"
+
+
 class NextBestAction(Estimator):
-    """Expected net-revenue uplift and expected cost of every action, per customer.
+    """Expected net-revenue uplift (with an interval) and expected cost of every action.
 
     Parameters
     ----------
@@ -185,10 +205,34 @@ class NextBestAction(Estimator):
         Days after a contact the rows' ``orders_window`` counts (the response window).
     seed
         Seeds the uplift model and the cross-fitting.
+    confidence
+        Two-sided level of ``uplift_lo``/``uplift_hi`` and of the evidence each action
+        needs before it is planned (0.9: an effect is "shown" when its one-sided 95%
+        bound clears zero; 0 turns the bar off: any measured gain counts).
 
-    Learned: ``orders_`` (the LiftLearner), ``actions_`` (planned actions: randomised
-    history and a known cost), ``catalog_``, ``scale_`` (per action, the H-day effect over
-    the window's prediction, in [0.2, 1.5]) and ``training_`` (what the fit saw).
+    How it is fitted, and why:
+
+    1. a :class:`~liucun.models.uplift.LiftLearner` on the orders in the response window
+       scores every customer × action (extra orders × expected paid order value − the
+       discount expected to be redeemed): the window is where a campaign's effect is
+       visible enough to rank customers;
+    2. the same learner is refitted with each campaign held out in turn (groups of
+       campaigns; rows when there is one campaign), so every past contact gets a score
+       from a model that never saw its campaign;
+    3. per action, :func:`~liucun.models.uplift_calibration.calibrate` regresses the
+       horizon's net revenue (variance-reduced) on arm × held-out score: the pooled
+       effect α and the slope β of realised on predicted uplift. Predictions are
+       ``α + β*·(score − mean)`` with β shrunk by its own noise: the level is the
+       randomised evidence, the targeting only what held out;
+    4. predicted discounts are calibrated the same way against the discounts the treated
+       arm really redeemed beyond the control group's, with the relative standard error
+       kept for the budget's margin.
+
+    Learned: ``orders_`` (the LiftLearner on every contact), ``actions_`` (actions with
+    randomised history and a known cost), ``catalog_``, ``calibration_`` (action →
+    :class:`~liucun.models.uplift_calibration.Calibration`), ``status_`` (action →
+    ``proven`` | ``targeted`` | ``not_shown``), ``cost_factor_``/``cost_rel_se_`` and
+    ``training_`` (what the fit saw and measured, for read-outs).
     """
 
     def __init__(
@@ -197,48 +241,97 @@ class NextBestAction(Estimator):
         horizon: int = 90,
         window_days: int = 14,
         seed: int = 0,
+        confidence: float = 0.9,
     ) -> None:
         self.actions = actions
         self.horizon = horizon
         self.window_days = window_days
         self.seed = seed
+        self.confidence = confidence
+
+    @property
+    def z_(self) -> float:
+        from scipy.stats import norm
+
+        return float(norm.ppf(0.5 + float(self.confidence) / 2))
 
     def fit(self, rows: pd.DataFrame, on_step: Callable[[str], None] = lambda s: None) -> Self:
         """Learn from past randomised contacts: features plus ``OUTCOME_COLUMNS``."""
         seed = int(self.seed)
+        if not 0 <= float(self.confidence) < 1:
+            raise LiucunError(f"confidence {self.confidence}: must be in [0, 1)")
         X = rows.drop(columns=[c for c in OUTCOME_COLUMNS if c in rows.columns])
         t = rows["treatment"].to_numpy()
         if (t == "control").sum() < 10:
-            raise LiucunError(
+            raise TooLittleHistory(
                 f"only {(t == 'control').sum()} control contacts in past campaigns: "
                 "uplift needs a control group (treatments.arm = 'control')"
             )
         on_step(f"uplift model on {len(rows):,} past contacts")
-        orders = LiftLearner(objective="poisson", seed=seed).fit(X, t, rows["orders_window"])
+        try:
+            orders = LiftLearner(objective="poisson", seed=seed).fit(X, t, rows["orders_window"])
+        except (lgb.basic.LightGBMError, LiucunError) as e:
+            raise TooLittleHistory(
+                f"{len(rows):,} past contacts with {int(rows['orders_window'].sum()):,} orders "
+                f"in their response windows: too few to learn uplift from ({e})"
+            ) from None
         cat = catalog({"actions": self.actions or {}}, rows)
         actions = [a for a in orders.actions_ if a in cat]
-        by_arm = rows.groupby("treatment")
-        on_step("measured effects over the horizon")
-        effects = horizon_effects(X, t, rows["net_revenue"].to_numpy(), seed)
         self.orders_, self.actions_, self.catalog_ = orders, actions, cat
-        # Level: the response window ranks customers, the measured H-day effect sets the size.
-        treated = rows["treatment"].isin(actions).to_numpy()
-        pred, _ = self._predict(rows.loc[treated].drop(columns=["treatment"]), {})
-        arm = rows.loc[treated, "treatment"].to_numpy()
-        scale: dict[str, float] = {}
+        on_step("held-out scores, campaign by campaign")
+        oof, oof_disc, how = self._held_out_scores(rows, X, t)
+        on_step("measured effects over the horizon")
+        # A few big spenders dominate the variance of H days of revenue: capped at the
+        # 99.5th percentile (the same cap for both arms) the comparison stays fair and
+        # its standard error falls by about a third on the simulated shops.
+        y = rows["net_revenue"].to_numpy(dtype=float)
+        r = residuals(X, np.minimum(y, np.quantile(y, 0.995)), seed)
+        disc = pd.to_numeric(rows["discount_window"], errors="coerce").fillna(0).to_numpy()
+        control = t == "control"
+        base_disc = float(disc[control].mean()) if control.any() else 0.0
+        self.calibration_: dict[str, Calibration] = {}
+        self.status_: dict[str, str] = {}
+        self.cost_factor_: dict[str, float] = {}
+        self.cost_rel_se_: dict[str, float] = {}
+        evidence: dict[str, dict[str, Any]] = {}
+        z = self.z_
         for a in actions:
-            wm = float(pred[a].to_numpy()[arm == a].mean())
-            ate, se = effects[a]
-            if wm <= 0 or not np.isfinite(se) or se <= 0:
-                scale[a] = 1.0
-                continue
-            # Precision-weighted: the window's prediction as a prior as wide as itself, the
-            # measured effect as the data. Small shops keep the window's level, big ones
-            # follow the measurement.
-            post = (wm / wm**2 + ate / se**2) / (1 / wm**2 + 1 / se**2)
-            # Never below a fifth: one noisy average does not write an action off.
-            scale[a] = float(np.clip(post / wm, 0.2, 1.5))
-        self.scale_ = scale
+            m = ((t == a) | control) & np.isfinite(oof[a].to_numpy())
+            s = oof[a].to_numpy()[m]
+            cal = calibrate(r[m], s, t[m] == a)
+            self.calibration_[a] = cal
+            contact = cat[a].contact_cost
+            net, se = cal.alpha - contact, cal.alpha_se
+            status = judge(cal, contact, z)
+            self.status_[a] = status
+            # Discounts: what the treated arm redeemed beyond the controls vs predicted.
+            tm = (t == a) & np.isfinite(oof_disc[a].to_numpy())
+            pred = oof_disc[a].to_numpy()[tm]
+            real = disc[tm] - base_disc
+            factor, rel = 1.0, 0.0
+            if cat[a].gives_discount and tm.sum() >= 2 and pred.mean() > 0:
+                factor = float(np.clip(real.mean() / pred.mean(), 0.25, 4.0))
+                rel = float(real.std(ddof=1) / np.sqrt(tm.sum()) / max(real.mean(), 1e-9))
+                rel = float(min(rel, 1.0)) if real.mean() > 0 else 1.0
+            self.cost_factor_[a], self.cost_rel_se_[a] = factor, rel
+            evidence[a] = {
+                "net_effect": round(net, 4),
+                "lo": round(net - z * se, 4),
+                "hi": round(net + z * se, 4),
+                "se": round(se, 4),
+                "slope": round(cal.beta, 4),
+                "slope_se": round(cal.beta_se, 4),
+                "slope_used": round(cal.beta_shrunk, 4),
+                "status": status,
+                "treated": cal.n_treated,
+                "control": cal.n_control,
+                "cost_factor": round(factor, 4),
+                "bands": [
+                    {k: round(v, 4) if isinstance(v, float) else v for k, v in b.items()}
+                    for b in by_band(r[m], s, t[m] == a)
+                ],
+            }
+        by_arm = rows.groupby("treatment")
         self.training_ = {
             "contacts": len(rows),
             "campaigns": int(rows["campaign_id"].nunique()),
@@ -250,25 +343,76 @@ class NextBestAction(Estimator):
             "orders_in_window": {
                 str(k): round(float(v), 4) for k, v in by_arm["orders_window"].mean().items()
             },
-            "horizon_effect": {a: [round(m, 4), round(se, 4)] for a, (m, se) in effects.items()},
-            "scale": {a: round(v, 4) for a, v in scale.items()},
+            "held_out_by": how,
+            "confidence": float(self.confidence),
+            "evidence": evidence,
         }
         return self
 
-    def predict(self, features: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(expected_uplift, expected cost) per customer (rows) and action (columns)."""
+    def with_confidence(self, confidence: float) -> Self:
+        """The same fitted models judged at another ``confidence`` (no refit): statuses
+        and the evidence's bounds follow; a benchmark compares levels this way."""
         self._check_fitted()
-        return self._predict(features, self.scale_)
+        self.confidence = confidence
+        z = self.z_
+        for a, cal in self.calibration_.items():
+            contact = self.catalog_[a].contact_cost
+            self.status_[a] = judge(cal, contact, z)
+            ev = self.training_["evidence"][a]
+            ev["lo"] = round(ev["net_effect"] - z * ev["se"], 4)
+            ev["hi"] = round(ev["net_effect"] + z * ev["se"], 4)
+            ev["status"] = self.status_[a]
+        self.training_["confidence"] = float(confidence)
+        return self
 
-    def _predict(
-        self, features: pd.DataFrame, scale: Mapping[str, float]
+    def _held_out_scores(
+        self, rows: pd.DataFrame, X: pd.DataFrame, t: np.ndarray
+    ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+        """Every contact's score (and predicted discount) from a model fitted without its
+        campaign: campaigns in up to three groups, or rows when there is only one."""
+        seed = int(self.seed)
+        campaigns = rows.groupby("campaign_id")["day"].min().sort_values().index.to_numpy()
+        if len(campaigns) >= 2:
+            k = min(3, len(campaigns))
+            group = dict(zip(campaigns, np.arange(len(campaigns)) % k, strict=True))
+            fold = rows["campaign_id"].map(group).to_numpy()
+            how = f"{len(campaigns)} campaigns in {k} held-out groups"
+        else:
+            k = 3
+            fold = np.random.default_rng(seed).integers(0, k, len(rows))
+            how = "one campaign: held-out thirds of its contacts"
+        oof = pd.DataFrame(np.nan, index=rows.index, columns=self.actions_)
+        oof_disc = oof.copy()
+        y = rows["orders_window"].to_numpy(dtype=float)
+        for f in range(k):
+            test = fold == f
+            train = ~test
+            if (t[train] == "control").sum() < 10 or not (y[train] > 0).any():
+                continue
+            # Lighter than the final model: these only score contacts for calibration.
+            model = LiftLearner(objective="poisson", seed=seed, folds=2, base_rounds=150)
+            try:
+                model.fit(X[train], t[train], y[train])
+            except (lgb.basic.LightGBMError, LiucunError, ValueError):
+                continue  # too few outcomes in this part (a tiny shop): its rows stay unscored
+            acts = [a for a in self.actions_ if a in model.actions_]
+            if not acts:
+                continue
+            s, d = self._scores(model, X[test], acts)
+            oof.loc[test, acts] = s.to_numpy()
+            oof_disc.loc[test, acts] = d.to_numpy()
+        return oof, oof_disc, how
+
+    def _scores(
+        self, model: LiftLearner, features: pd.DataFrame, actions: list[str]
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(window score, expected discount) per customer and action from ``model``."""
         X = features.drop(columns=["user_id"], errors="ignore")
-        arms = self.orders_.predict_arms(X)
+        arms = model.predict_arms(X)
         value, aov = order_value(features)
         base = arms["control"].to_numpy()
-        costs, uplift = {}, {}
-        for name in self.actions_:
+        score, disc_out = {}, {}
+        for name in actions:
             a = self.catalog_[name]
             lam = np.clip(arms[name].to_numpy(), 0.0, None)
             redeem = 1.0 - np.exp(-lam)  # a coupon is used once: P(at least one order)
@@ -280,9 +424,49 @@ class NextBestAction(Estimator):
                 disc = a.discount * lam  # every order in the window ships free
             else:
                 disc = np.zeros(len(X))
-            costs[name] = a.contact_cost + disc
-            uplift[name] = ((lam - base) * value - disc) * scale.get(name, 1.0)
-        return pd.DataFrame(uplift, index=X.index), pd.DataFrame(costs, index=X.index)
+            disc_out[name] = disc
+            score[name] = (lam - base) * value - disc
+        return pd.DataFrame(score, index=X.index), pd.DataFrame(disc_out, index=X.index)
+
+    def predict(self, features: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(expected_uplift, expected cost) per customer (rows) and action (columns)."""
+        self._check_fitted()
+        s, disc = self._scores(self.orders_, features, self.actions_)
+        uplift = {a: self.calibration_[a].predict(s[a].to_numpy()) for a in self.actions_}
+        cost = {
+            a: self.catalog_[a].contact_cost + self.cost_factor_[a] * disc[a].to_numpy()
+            for a in self.actions_
+        }
+        return pd.DataFrame(uplift, index=s.index), pd.DataFrame(cost, index=s.index)
+
+    def predict_interval(
+        self, features: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """(score, lower, upper): each action's held-out score and the uplift interval at
+        ``confidence``; the score is what :meth:`total_interval` needs."""
+        self._check_fitted()
+        s, _ = self._scores(self.orders_, features, self.actions_)
+        z = self.z_
+        lo, hi = {}, {}
+        for a in self.actions_:
+            cal = self.calibration_[a]
+            mid, se = cal.predict(s[a].to_numpy()), cal.se(s[a].to_numpy())
+            lo[a], hi[a] = mid - z * se, mid + z * se
+        return s, pd.DataFrame(lo, index=s.index), pd.DataFrame(hi, index=s.index)
+
+    def total_interval(self, scores: Mapping[str, np.ndarray]) -> tuple[float, float, float]:
+        """(total, lo, hi) of Σ expected uplift over planned customers, action → scores.
+
+        Each action's customers share its measured α and β, so their errors add up rather
+        than average out: the variance is that of the sum, per action, added over actions.
+        """
+        total, var = 0.0, 0.0
+        for a, s in scores.items():
+            cal = self.calibration_[a]
+            total += float(cal.predict(s).sum())
+            var += cal.total_var(s)
+        half = self.z_ * float(np.sqrt(var))
+        return total, total - half, total + half
 
 
 __all__ = [
@@ -290,7 +474,9 @@ __all__ = [
     "OUTCOME_COLUMNS",
     "Action",
     "NextBestAction",
+    "TooLittleHistory",
     "catalog",
     "horizon_effects",
     "order_value",
+    "residuals",
 ]

@@ -24,7 +24,8 @@ from liucun.errors import LiucunError
 from liucun.features import feature_frame
 from liucun.pipeline.aggregates import write_dashboard
 from liucun.runs import RunResult, clean_partial_runs, finish_run, new_run_id, start_run
-from liucun.tasks.plan import drafts, message_context, plan, plan_config
+from liucun.tasks.messages import drafts, message_context
+from liucun.tasks.plan import plan, plan_config
 from liucun.tasks.recommend import recommend, recommend_config
 from liucun.tasks.reviews import reviews_config, score_warehouse_texts, write_outputs
 from liucun.tasks.risk import risk_config, risk_scores
@@ -177,11 +178,19 @@ def _plan_stage(
         return f"no plan: {e}", {}
     _write(res, "plan", r.plan)
     on_step("message drafts")
-    _write(res, "messages", drafts(ws, r.plan, message_context(ws, scores, recs)))
+    # The run's recommendations fill the drafts; none (stage off or failed) means no items
+    # rather than a second try at fitting the recommender here.
+    no_recs = pd.DataFrame(columns=["user_id", "item_id", "rank"])
+    ctx = message_context(
+        ws, day, r.plan, scores, recs if recs is not None else no_recs, features, on_step
+    )
+    _write(res, "messages", drafts(ws, r.plan, ctx))
     res.seconds["plan"] = round(time.perf_counter() - t0, 3)
     keys = ("budget", "spend", "planned", "control", "by_action", "expected_uplift", "excluded",
-            "risky_excluded")  # fmt: skip
-    return "", {k: r.stats[k] for k in keys}
+            "risky_excluded", "expected_uplift_lo", "expected_uplift_hi", "cost_margin",
+            "explore", "evidence", "outcome_days", "confidence", "first_test", "why",
+            "horizon_days")  # fmt: skip
+    return "", {k: r.stats[k] for k in keys if k in r.stats}
 
 
 def _write(res: RunResult, name: str, df: pd.DataFrame) -> None:

@@ -414,6 +414,9 @@ async def post_events(request: Request, live: Live) -> s.EventsAccepted:
 _plan_lock = threading.Lock()  # one plan at a time: each fits uplift models
 
 
+INTERVAL_KEYS = ("expected_uplift_lo", "expected_uplift_hi", "outcome_days")
+
+
 def _make_plan(request: Request, snap: Snapshot, req: s.PlanRequest) -> Any:
     """(the summary without rows, the plan frame), or the reason nothing can be planned."""
     with Workspace(request.app.state.workspace) as ws:
@@ -442,6 +445,9 @@ def _make_plan(request: Request, snap: Snapshot, req: s.PlanRequest) -> Any:
         **{k: st[k] for k in ("budget", "horizon_days", "spend", "planned", "control")},
         "by_action": st["by_action"],
         "expected_uplift": st["expected_uplift"],
+        **{k: st[k] for k in INTERVAL_KEYS if k in st},
+        "first_test": bool(st.get("first_test", False)),
+        "evidence": st.get("evidence"),
         "total_rows": len(r.plan),
     }
     return summary, r.plan

@@ -160,6 +160,21 @@ EN: dict[str, str] = {
     "plan_title": "Today's plan by action",
     "plan_help": "Budget {budget}, spend {spend}; {control} customers held out as control.",
     "plan_none": "No plan in this run.",
+    "plan_total_interval": "Expected uplift {total} (interval {lo} to {hi}); cost margin {margin}.",
+    "evidence_title": "Evidence from past campaigns",
+    "evidence_help": (
+        "Net revenue per contact over {days} days measured on randomised campaigns (contact "
+        "cost deducted), with its {level} interval; an action is planned only where a gain "
+        "was shown."
+    ),
+    "net_effect": "Net effect",
+    "evidence_interval": "Interval",
+    "targeting_slope": "Targeting held out (slope)",
+    "evidence_used": "Planned",
+    "status_proven": "for everyone it pays for",
+    "status_targeted": "where targeting shows a gain",
+    "status_not_shown": "no: no gain shown",
+    "first_test_note": "No randomised campaign history yet: this plan is a first test ({why}).",
     "net": "Net",
     "plan_by_segment": "Planned actions by segment",
     "readouts_title": "Campaign read-outs",
@@ -403,6 +418,20 @@ ZH: dict[str, str] = {
     "plan_title": "今日计划（按动作）",
     "plan_help": "预算 {budget}，支出 {spend}；{control} 位客户留作对照组。",
     "plan_none": "本次运行没有营销计划。",
+    "plan_total_interval": "预期增量 {total}（区间 {lo} 至 {hi}）；成本预留 {margin}。",
+    "evidence_title": "历史活动的证据",
+    "evidence_help": (
+        "随机化活动中每次触达在 {days} 天内的净收入效果（已扣触达成本）及其 {level} 区间；"
+        "只有显示出收益的动作才会被计划。"
+    ),
+    "net_effect": "净效果",
+    "evidence_interval": "区间",
+    "targeting_slope": "定向效果（斜率）",
+    "evidence_used": "是否计划",
+    "status_proven": "对所有划算的客户",
+    "status_targeted": "仅在定向显示收益处",
+    "status_not_shown": "否：未显示收益",
+    "first_test_note": "尚无随机化活动历史：本计划是首次测试（{why}）。",
     "net": "净值",
     "plan_by_segment": "各客群的计划动作",
     "readouts_title": "活动效果评估",

@@ -237,6 +237,10 @@ class PlanRow(_Out):
     segment: str | None = None
     p_churn: float | None = None
     reason: str | None = None
+    uplift_lo: float | None = None
+    uplift_hi: float | None = None
+    planned: str | None = Field(None, description="For control rows: the action held back.")
+    explore: bool | None = Field(None, description="Part of the randomised exploration arm.")
 
 
 class PlanSummary(RunRef):
@@ -247,6 +251,13 @@ class PlanSummary(RunRef):
     control: int = Field(description="Customers held out at random as the control group.")
     by_action: dict[str, int]
     expected_uplift: float = Field(description="Σ expected uplift of the planned customers.")
+    expected_uplift_lo: float | None = Field(None, description="Lower end of its interval.")
+    expected_uplift_hi: float | None = Field(None, description="Upper end of its interval.")
+    outcome_days: int | None = Field(None, description="Days the evidence measured.")
+    first_test: bool = Field(False, description="No history: the plan is a first test.")
+    evidence: dict[str, dict[str, Any]] | None = Field(
+        None, description="Per action: measured net effect per contact, interval, status."
+    )
     total_rows: int
     rows: list[PlanRow] = Field(description="The first plan rows.")
 

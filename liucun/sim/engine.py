@@ -4,6 +4,10 @@ Each day is a handful of vectorised numpy steps over all customers (no per-event
 loops). Within a day the order is fixed, and the truth module follows the same order:
 campaign contact (may drive away) → purchase draw → dropout after a purchase → the
 daily hazard. Records are collected as column arrays per canonical table.
+
+The action catalogue, the campaign shares and how a contact works (lift, dropout,
+fatigue, hidden response) come from the engine's :class:`~liucun.sim.scenarios.Scenario`,
+never from module globals, so worlds can run side by side in one process.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from liucun.sim.population import (
     Customers,
     expected_dropout,
 )
+from liucun.sim.scenarios import DEFAULT, Scenario
 
 NEVER = -(10**9)
 BROWSE_SESSIONS_PER_PURCHASE = 8.0  # browse-only sessions per expected purchase
@@ -119,8 +124,14 @@ class Engine:
         day0_us: int,
         campaign_days: dict[int, str],
         price_rise_day: int | None,
+        scenario: Scenario = DEFAULT,
     ) -> None:
         self.rng = rng
+        self.scenario = scenario
+        self.actions = scenario.actions
+        self.action_names = tuple(self.actions)
+        ship = [a.value for a in self.actions.values() if a.kind == "free_shipping"]
+        self._free_ship_value = ship[0] if ship else SHIPPING_FEE
         self.cust = cust
         self.cat = cat
         self.s = day_factor
@@ -239,15 +250,16 @@ class Engine:
     def _campaign(self, t: int, campaign_id: str) -> None:
         st, cust, rng = self.state, self.cust, self.rng
         known = (cust.arrival < t) & ~st.opted_out
-        idx = np.flatnonzero(known & (rng.random(cust.size) < act.CAMPAIGN_SHARE))
+        sc = self.scenario
+        idx = np.flatnonzero(known & (rng.random(cust.size) < sc.campaign_share))
         if not len(idx):
             return
-        choice = rng.integers(0, len(act.ACTION_NAMES), len(idx))
-        control = rng.random(len(idx)) < act.CONTROL_SHARE
+        choice = rng.integers(0, len(self.action_names), len(idx))
+        control = rng.random(len(idx)) < sc.control_share
         secs = 9 * 3600 + rng.integers(0, 3 * 3600, len(idx))
         ts = self._ts(t, secs)
-        names = np.array(act.ACTION_NAMES, dtype=object)[choice]
-        costs = np.array([act.ACTIONS[a].contact_cost for a in act.ACTION_NAMES])[choice]
+        names = np.array(self.action_names, dtype=object)[choice]
+        costs = np.array([self.actions[a].contact_cost for a in self.action_names])[choice]
         self.treatments.add(
             user=idx,
             ts=ts,
@@ -256,18 +268,20 @@ class Engine:
             arm=np.where(control, "control", "treatment"),
             cost=np.where(control, 0.0, costs),
         )
-        for k, name in enumerate(act.ACTION_NAMES):
+        for k, name in enumerate(self.action_names):
             self.contact(t, idx[(choice == k) & ~control], name, campaign_id)
 
     def contact(self, t: int, who: np.ndarray, name: str, campaign_id: str) -> None:
         """Give action ``name`` to customers ``who`` at the start of day ``t``."""
         st, cust, rng = self.state, self.cust, self.rng
-        a = act.ACTIONS[name]
+        a = self.actions[name]
         if not len(who):
             return
         r = act.recency(st.last_purchase[who], t, cust.arrival[who])
+        recent = self.scenario.recent_contacts(st.contacts, who, t, cust.size)
+        lift, drop = self.scenario.response(a, cust, who, r, recent)
         st.contacts.append((t, who))
-        gone = st.alive[who] & (rng.random(len(who)) < act.aversion(a, cust, who))
+        gone = st.alive[who] & (rng.random(len(who)) < drop)
         leavers = who[gone]
         optout = leavers[rng.random(len(leavers)) < act.OPT_OUT_SHARE]
         st.opted_out[optout] = True
@@ -275,7 +289,7 @@ class Engine:
             optout, self._ts(t, 12 * 3600 + rng.integers(0, 8 * 3600, len(optout))), "opt_out"
         )
         self._die(leavers, t)
-        st.lift[who] = 1.0 + act.lift(a, cust, who, r)
+        st.lift[who] = 1.0 + lift
         st.lift_until[who] = t + a.window_days - 1
         if a.kind in ("fixed", "pct"):
             st.coupon_kind[who] = name
@@ -305,10 +319,12 @@ class Engine:
         discount = np.zeros(nb)
         code = np.full(nb, "", dtype=object)
         has_coupon = (st.coupon_kind[buyers] != "") & (st.coupon_until[buyers] >= t)
-        fixed = has_coupon & (st.coupon_kind[buyers] == "coupon_fixed")
-        pct = has_coupon & (st.coupon_kind[buyers] == "coupon_pct")
-        discount[fixed] = act.ACTIONS["coupon_fixed"].value
-        discount[pct] = np.round(gross[pct] * act.ACTIONS["coupon_pct"].value, 2)
+        for name, a in self.actions.items():
+            mine = has_coupon & (st.coupon_kind[buyers] == name)
+            if a.kind == "fixed":
+                discount[mine] = a.value
+            elif a.kind == "pct":
+                discount[mine] = np.round(gross[mine] * a.value, 2)
         code[has_coupon] = st.coupon_code[buyers[has_coupon]]
         st.coupon_kind[buyers[has_coupon]] = ""
         welcome_p = self._welcome_p[buyers]
@@ -316,7 +332,7 @@ class Engine:
         discount[welcome] = WELCOME_COUPON[1]
         code[welcome] = WELCOME_COUPON[0]
         free_ship = st.free_ship_until[buyers] >= t
-        discount[free_ship] += SHIPPING_FEE
+        discount[free_ship] += self._free_ship_value
         code[free_ship & (code == "")] = "FREESHIP"
         amount = np.round(gross + SHIPPING_FEE - discount, 2)
 

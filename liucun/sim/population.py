@@ -160,6 +160,9 @@ class Customers:
     abuse_kind: np.ndarray  # "" | "multi_account" | "refund_abuser" | "fraud"
     device_id: np.ndarray  # str; shared inside a ring of fake accounts
     signup_offset_s: np.ndarray  # seconds into the arrival day
+    # Latent response multiplier (mean 1), independent of every observable and written to
+    # no file; ones unless a scenario has a hidden response (``liucun.sim.scenarios``).
+    hidden_response: np.ndarray
 
     @property
     def size(self) -> int:
@@ -243,10 +246,16 @@ def make_customers(
     cat: Catalog,
     lang: str = "mixed",
     abuse_share: float = 0.01,
+    aversion_prevalence: float = 1.0,
+    rate_scale: float = 1.0,
+    dropout_scale: float = 1.0,
+    hazard_scale: float = 1.0,
 ) -> Customers:
     """Customers arriving over the days of ``day_factor`` (35% already there at the start).
 
-    New sign-ups follow the calendar too (promotions bring new customers).
+    New sign-ups follow the calendar too (promotions bring new customers). The keyword
+    scales are a scenario's (``liucun.sim.scenarios``): at 1.0 they draw and change
+    nothing, so the default world keeps its bytes.
     """
     n = n_users
     n_days = len(day_factor)
@@ -260,9 +269,18 @@ def make_customers(
     rate = rng.gamma(0.9, 1.0 / (0.9 * 35.0), n)  # mean: one order per 35 days when alive
     dropout = rng.beta(1.4, 3.0, n)
     hazard = rng.gamma(2.0, 1.0 / (2.0 * 700.0), n)
+    if rate_scale != 1.0:
+        rate = rate * rate_scale
+    if dropout_scale != 1.0:
+        dropout = np.minimum(dropout * dropout_scale, 1.0)
+    if hazard_scale != 1.0:
+        hazard = np.minimum(hazard * hazard_scale, 1.0)
     # A minority dislike being contacted; more of them among frequent, loyal buyers.
     loyal = rate > np.quantile(rate, 0.7)
-    averse = rng.random(n) < np.where(loyal, 0.25, 0.08)
+    share = np.where(loyal, 0.25, 0.08)
+    if aversion_prevalence != 1.0:
+        share = np.minimum(share * aversion_prevalence, 1.0)
+    averse = rng.random(n) < share
     aversion = np.where(averse, rng.uniform(0.4, 1.0, n), 0.0)
     tops = rng.dirichlet(np.full(len(TOP_CATEGORIES), 0.35), n)
     centres = np.zeros((len(TOP_CATEGORIES), N_FACTORS))
@@ -335,6 +353,7 @@ def make_customers(
         abuse_kind=abuse.astype(str),
         device_id=device.astype(str),
         signup_offset_s=signup_s,
+        hidden_response=np.ones(n),
     )
 
 

@@ -9,7 +9,9 @@ Layout written under ``out``::
     truth/effects.parquet                       per customer × action: true uplift, cost
     truth/preferences.parquet                   true top items per customer
     truth/demand.parquet                        true expected units per item per day
-    truth/simulation.json                       parameters and row counts
+    truth/simulation.json                       parameters, scenario and row counts
+
+``scenario`` picks the world (``liucun.sim.scenarios``; ``"default"``: today's shop).
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from liucun.sim import actions as act
 from liucun.sim import output, truth
 from liucun.sim.calendar import day_multipliers
 from liucun.sim.engine import Engine
 from liucun.sim.population import Catalog, Customers, make_catalog, make_customers
+from liucun.sim.scenarios import Scenario, get_scenario
 from liucun.sim.text import review_texts
 
 DEFAULT_START = dt.date(2024, 1, 1)
@@ -45,15 +47,22 @@ class SimResult:
     counts: dict[str, int]
     holdout_counts: dict[str, int]
     seconds: float
+    scenario: str = "default"
 
 
 def n_items_for(users: int) -> int:
     return int(np.clip(users // 8, 200, 4000))
 
 
-def campaign_days(start: dt.date, days: int) -> dict[int, str]:
-    """The 5th of every month whose whole coupon window ends before day ``days``."""
-    window = max(a.window_days for a in act.ACTIONS.values())
+def campaign_days(
+    start: dt.date, days: int, scenario: Scenario | str = "default"
+) -> dict[int, str]:
+    """The 5th of every month whose whole coupon window ends before day ``days``.
+
+    The scenario keeps all of them, none or only the last few (``campaign_months``).
+    """
+    sc = get_scenario(scenario)
+    window = max(a.window_days for a in sc.actions.values())
     out: dict[int, str] = {}
     d = dt.date(start.year, start.month, 5)
     while True:
@@ -63,7 +72,7 @@ def campaign_days(start: dt.date, days: int) -> dict[int, str]:
         if t >= 0:
             out[t] = f"cmp-{d:%Y%m}"
         d = dt.date(d.year + d.month // 12, d.month % 12 + 1, 5)
-    return out
+    return sc.campaigns(out)
 
 
 @dataclass
@@ -76,6 +85,7 @@ class Shop:
     engine: Engine
     day0_us: int
     rngs: list[np.random.Generator]
+    scenario: Scenario
 
 
 def build(
@@ -86,16 +96,32 @@ def build(
     start: dt.date = DEFAULT_START,
     lang: str = "mixed",
     abuse_share: float = 0.01,
+    scenario: Scenario | str = "default",
 ) -> Shop:
     """Catalogue, customers, calendar and engine for a seed, before any day has run.
 
     ``abuse_share`` of the customers are abusers (device rings, refund abusers, card
-    fraud; ``truth/customers.parquet`` ``is_abuser`` / ``abuse_kind``).
+    fraud; ``truth/customers.parquet`` ``is_abuser`` / ``abuse_kind``). The scenario's
+    own random draws (the hidden response) come from a sixth stream, so the first five
+    (and the default world) are the same whatever the scenario.
     """
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
+    sc = get_scenario(scenario)
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
     cat = make_catalog(rngs[0], n_items_for(users))
     season = day_multipliers(start, days + holdout_days)
-    cust = make_customers(rngs[1], users, season, cat, lang=lang, abuse_share=abuse_share)
+    cust = make_customers(
+        rngs[1],
+        users,
+        season,
+        cat,
+        lang=lang,
+        abuse_share=abuse_share,
+        aversion_prevalence=sc.aversion_prevalence,
+        rate_scale=sc.rate_scale,
+        dropout_scale=sc.dropout_scale,
+        hazard_scale=sc.hazard_scale,
+    )
+    cust.hidden_response = sc.hidden(rngs[5], cust.size)
     day0_us = (
         int((dt.datetime.combine(start, dt.time()) - dt.datetime(1970, 1, 1)).total_seconds())
         * 1_000_000
@@ -106,11 +132,12 @@ def build(
         cat,
         season,
         day0_us,
-        campaign_days(start, days),
+        campaign_days(start, days, sc),
         price_rise_day=days // 2 if days >= 60 else None,
+        scenario=sc,
     )
     engine.warm_start(rngs[4])
-    return Shop(cat, cust, season, engine, day0_us, rngs)
+    return Shop(cat, cust, season, engine, day0_us, rngs, sc)
 
 
 def simulate(
@@ -122,8 +149,14 @@ def simulate(
     start: dt.date = DEFAULT_START,
     lang: str = "mixed",
     abuse_share: float = 0.01,
+    scenario: Scenario | str = "default",
 ) -> SimResult:
-    """Simulate a shop and write its canonical files and ground truth under ``out``."""
+    """Simulate a shop and write its canonical files and ground truth under ``out``.
+
+    ``scenario``: a name from ``liucun.sim.scenarios.SCENARIOS`` or a ``Scenario``;
+    an unknown name raises ``ValueError`` listing the known ones.
+    """
+    sc = get_scenario(scenario)
     if users < 1 or days < 1 or holdout_days < 0:
         raise ValueError("users and days must be positive, holdout days not negative")
     if lang not in ("zh", "en", "mixed"):
@@ -133,14 +166,14 @@ def simulate(
     t0 = time.perf_counter()
     out = Path(out)
     total = days + holdout_days
-    shop = build(users, days, holdout_days, seed, start, lang, abuse_share)
+    shop = build(users, days, holdout_days, seed, start, lang, abuse_share, sc)
     cat, cust, season, engine, day0_us = shop.cat, shop.cust, shop.season, shop.engine, shop.day0_us
     rngs = shop.rngs
     for t in range(days):
         engine.step(t)
     state = engine.state.snapshot()
     hold = season[days:]
-    customers, effects = truth.customers_truth(cust, cat, state, days, hold)
+    customers, effects = truth.customers_truth(cust, cat, state, days, hold, sc)
     dates = pd.date_range(start + dt.timedelta(days=days), periods=holdout_days, freq="D")
     demand = truth.demand_truth(cust, cat, state, days, hold, dates)
     for t in range(days, total):
@@ -187,10 +220,16 @@ def simulate(
         counts,
         hold_counts,
         round(time.perf_counter() - t0, 2),
+        sc.name,
     )
     meta = {k: v for k, v in asdict(result).items() if k not in ("seconds", "out")}
     meta["abuse_share"] = abuse_share
-    meta["actions"] = {k: asdict(a) for k, a in act.ACTIONS.items()}
+    meta["actions"] = {k: asdict(a) for k, a in sc.actions.items()}
+    meta["scenario"] = {
+        "name": sc.name,
+        "description": sc.description,
+        "parameters": sc.parameters(),
+    }
     (tdir / "simulation.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return result
 

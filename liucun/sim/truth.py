@@ -11,10 +11,14 @@ a purchase and ``h`` per day (the engine's order within a day):
     P(first in [0, W)) = Σ_{t<W} A_t q_t   (when a one-time coupon is redeemed)
 
 An action contacted at D multiplies survival by ``1 - aversion`` at once and the rate by
-``1 + lift`` for its window; its discount follows from the sums above.
+``1 + lift`` for its window; its discount follows from the sums above. Lift and dropout
+come from the scenario's :meth:`~liucun.sim.scenarios.Scenario.response`, the one the
+engine uses, with each customer's contacts before D (fatigue) and hidden multiplier.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -31,6 +35,7 @@ from liucun.sim.population import (
     expected_dropout,
     expected_gross,
 )
+from liucun.sim.scenarios import DEFAULT, Scenario
 
 
 def _paths(
@@ -78,9 +83,18 @@ def known_at(cust: Customers, day: int) -> np.ndarray:
 
 
 def customers_truth(
-    cust: Customers, cat: Catalog, state: State, day: int, season: np.ndarray
+    cust: Customers,
+    cat: Catalog,
+    state: State,
+    day: int,
+    season: np.ndarray,
+    scenario: Scenario = DEFAULT,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per known customer at ``day``: true outcomes over len(season) days, and effects."""
+    """Per known customer at ``day``: true outcomes over len(season) days, and effects.
+
+    ``effects`` carries a ``contact_cost`` column only when the scenario changes a contact
+    cost (the default world keeps today's columns); :func:`score_plan` reads it.
+    """
     idx = known_at(cust, day)
     alive = state.alive[idx]
     rate = state.rate[idx] * alive  # the gone never buy again
@@ -91,11 +105,14 @@ def customers_truth(
     revenue0 = paid * base["orders"] * value
     horizon = len(season)
     rec = act.recency(state.last_purchase[idx], day, cust.arrival[idx])
+    recent = scenario.recent_contacts(state.contacts, idx, day, cust.size)
+    actions = scenario.actions
+    own_costs = any(a.contact_cost != act.ACTIONS[k].contact_cost for k, a in actions.items())
     effects = []
     incr_fixed = None
-    for name, a in act.ACTIONS.items():
-        lift = act.lift(a, cust, idx, rec)
-        keep = 1.0 - act.aversion(a, cust, idx)
+    for name, a in actions.items():
+        lift, driven_away = scenario.response(a, cust, idx, rec, recent)
+        keep = 1.0 - driven_away
         p = _paths(rate, drop, hazard, season, lift, a.window_days, keep)
         if a.kind == "fixed":
             disc = a.value * p["first_in_window"]
@@ -109,17 +126,18 @@ def customers_truth(
         incr = revenue - revenue0
         if name == "coupon_fixed":
             incr_fixed = incr
-        effects.append(
-            pd.DataFrame(
-                {
-                    "user_id": cust.user_id[idx],
-                    "action": name,
-                    "incremental_revenue": incr,
-                    "expected_cost": a.contact_cost + disc,
-                    "horizon_days": horizon,
-                }
-            )
+        frame = pd.DataFrame(
+            {
+                "user_id": cust.user_id[idx],
+                "action": name,
+                "incremental_revenue": incr,
+                "expected_cost": a.contact_cost + disc,
+                "horizon_days": horizon,
+            }
         )
+        if own_costs:
+            frame["contact_cost"] = a.contact_cost
+        effects.append(frame)
     assert incr_fixed is not None
     averse = cust.contact_aversion[idx] > 0
     # Types by the fixed coupon's true effect: gone, driven away, buying anyway, moved.
@@ -205,7 +223,9 @@ def demand_truth(
     )
 
 
-def score_plan(plan: pd.DataFrame, effects: pd.DataFrame) -> dict[str, float]:
+def score_plan(
+    plan: pd.DataFrame, effects: pd.DataFrame, contact_cost: Mapping[str, float] | None = None
+) -> dict[str, float]:
     """The true value of a plan: one action (or ``control``) per ``user_id``.
 
     Parameters
@@ -215,6 +235,9 @@ def score_plan(plan: pd.DataFrame, effects: pd.DataFrame) -> dict[str, float]:
         truth does not know earn nothing.
     effects
         ``truth/effects.parquet``.
+    contact_cost
+        Cost of one contact per action; default: the effects' ``contact_cost`` column
+        where a scenario wrote one, else the default catalogue's.
 
     Returns
     -------
@@ -225,8 +248,13 @@ def score_plan(plan: pd.DataFrame, effects: pd.DataFrame) -> dict[str, float]:
     """
     treated = plan.loc[plan["action"] != "control", ["user_id", "action"]]
     merged = treated.merge(effects, on=["user_id", "action"], how="left")
-    costs = {k: a.contact_cost for k, a in act.ACTIONS.items()}
-    contact = merged["action"].map(costs).astype(float).fillna(0.0)
+    if contact_cost is not None:
+        contact = merged["action"].map(dict(contact_cost)).astype(float).fillna(0.0)
+    elif "contact_cost" in merged.columns:
+        contact = merged["contact_cost"].astype(float).fillna(0.0)
+    else:
+        costs = {k: a.contact_cost for k, a in act.ACTIONS.items()}
+        contact = merged["action"].map(costs).astype(float).fillna(0.0)
     incr = float(merged["incremental_revenue"].astype(float).fillna(0.0).sum())
     return {
         "incremental_revenue": incr,

@@ -4,6 +4,8 @@
   all actions pooled (lift with CI and p-value, CUPED, incremental revenue, cost, ROI).
 * :func:`plan_size`: how many customers a test needs, and what it can detect.
 * :func:`export_plan`: a plan as a CSV / JSON list for a messaging tool.
+* :func:`record_plan`: the exported assignments, control included, as the campaign's
+  ``treatments`` rows (through the normal ingest, so a re-export adds nothing).
 
 Queries live in :mod:`liucun.features.readouts`; statistics in
 :mod:`liucun.decide.experiments`; this module only orchestrates.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -31,6 +34,7 @@ from liucun.runs import latest_run
 from liucun.workspace import Workspace, parse_as_of
 
 if TYPE_CHECKING:
+    from liucun.data.ingest import IngestResult
     from liucun.workspace import Workspace
 
 __all__ = [
@@ -41,6 +45,7 @@ __all__ = [
     "list_campaigns",
     "plan_size",
     "readout",
+    "record_plan",
 ]
 
 ALL = "all"
@@ -229,17 +234,16 @@ def plan_size(
     Returns ``n_treatment, n_control, n_total`` (from
     :func:`liucun.decide.experiments.sample_size` with ratio = treated / control), the
     inputs, and ``mde_at_n``: the smallest upward change detectable with ``n`` customers
-    split the same way (``n`` defaults to ``n_total``). Bad input: :class:`LiucunError`.
+    split the same way (``n`` defaults to ``n_total``); the maths is
+    :func:`liucun.decide.experiments.arm_sizes` / ``split_total``, shared with
+    :func:`liucun.decide.first_test.first_test`. Bad input: :class:`LiucunError`.
     """
     if not 0.0 < control_share < 1.0:
         raise LiucunError(f"--control-share {control_share}: must be between 0 and 1")
-    ratio = (1.0 - control_share) / control_share
     try:
-        n_c = experiments.sample_size(baseline_rate, mde, alpha=alpha, power=power, ratio=ratio)
-        n_t = math.ceil(ratio * n_c - 1e-9)
+        n_t, n_c = experiments.arm_sizes(baseline_rate, mde, alpha, power, control_share)
         total = n if n is not None else n_t + n_c
-        n_ct = max(1, round(total * control_share))
-        n_tt = max(1, total - n_ct)
+        n_tt, n_ct = experiments.split_total(total, control_share)
         mde_at_n = experiments.minimum_detectable_effect(
             n_tt, n_ct, baseline_rate=baseline_rate, alpha=alpha, power=power
         )
@@ -326,6 +330,31 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _plan_path(plan: str | Path, ws: Workspace | None) -> Path:
+    """A plan file, or ``plan.parquet`` of the latest run for ``"latest"``."""
+    if isinstance(plan, str) and plan == "latest":
+        if ws is None:
+            ws = Workspace()
+        path = latest_run(ws) / "plan.parquet"
+        if not path.is_file():
+            raise LiucunError(f"{path}: the latest run has no plan (run `liucun plan` first)")
+        return path
+    return Path(plan)
+
+
+def _contacts(path: Path, campaign_id: str | None) -> pd.DataFrame:
+    """Every plan row (control included) with ``arm`` and ``campaign_id``: what export
+    writes and what the campaign records, from one reading of the plan."""
+    df = _read_plan(path)
+    df["user_id"] = df["user_id"].astype(str)
+    df["action"] = df["action"].astype(str)
+    df = df.assign(arm=np.where(df["action"] == "control", "control", "treatment"))
+    if campaign_id is not None or "campaign_id" not in df.columns:
+        df["campaign_id"] = campaign_id or f"plan-{_plan_date(path).isoformat()}"
+    df["campaign_id"] = df["campaign_id"].astype(str)
+    return df
+
+
 def export_plan(
     plan: str | Path,
     fmt: str,
@@ -347,31 +376,21 @@ def export_plan(
     Control rows (``action = control``) are the randomised hold-out that measures the
     campaign: they must never be contacted. They are left out unless ``include_control``
     (for a tool that records the hold-out; such rows say ``arm = control``).
+
+    Writing the file records nothing; :func:`record_plan` stores the assignments as the
+    campaign's treatments (``liucun campaign export`` does both unless ``--no-record``).
     """
     fmt = str(fmt).lower().lstrip(".")
     if fmt not in EXPORT_FORMATS:
         raise LiucunError(f"--format {fmt}: expected csv or json")
-    if isinstance(plan, str) and plan == "latest":
-        if ws is None:
-            ws = Workspace()
-        path = latest_run(ws) / "plan.parquet"
-        if not path.is_file():
-            raise LiucunError(f"{path}: the latest run has no plan (run `liucun plan` first)")
-    else:
-        path = Path(plan)
-    df = _read_plan(path)
-    df["user_id"] = df["user_id"].astype(str)
-    df["action"] = df["action"].astype(str)
-    is_control = df["action"] == "control"
+    path = _plan_path(plan, ws)
+    df = _contacts(path, campaign_id)
     if not include_control:
-        df = df[~is_control]
-    df = df.assign(arm=np.where(df["action"] == "control", "control", "treatment"))
+        df = df[df["arm"] != "control"]
     msgs = _messages(path)
     if msgs is not None:
         df = df.drop(columns=[c for c in MESSAGE_COLUMNS if c in df.columns])
         df = df.merge(msgs, on=["user_id", "action"], how="left")
-    if campaign_id is not None or "campaign_id" not in df.columns:
-        df["campaign_id"] = campaign_id or f"plan-{_plan_date(path).isoformat()}"
     first = ["campaign_id", "user_id", "action", "arm", *PLAN_REQUIRED[2:], *PLAN_OPTIONAL]
     first += list(MESSAGE_COLUMNS)
     cols = [c for c in first if c in df.columns]
@@ -385,3 +404,103 @@ def export_plan(
     else:
         target.write_text(json.dumps(_records(df), ensure_ascii=False, indent=1), encoding="utf-8")
     return target, len(df)
+
+
+@dataclass
+class Recorded:
+    """What :func:`record_plan` stored: the ingest's count (``loaded`` new treatments,
+    ``duplicates`` already recorded by an earlier export) and how it read the plan."""
+
+    campaign_ids: list[str]
+    day: dt.date
+    rows: int
+    control: int
+    result: IngestResult
+    notes: list[str] = field(default_factory=list)
+
+
+def _treated_action(df: pd.DataFrame) -> pd.Series:
+    """The action a row is recorded under: a control row's planned action (its arm's
+    hold-out, so the read-out compares each action against its own control), else
+    ``control`` (no ``planned`` column, or a shared control planned as ``all``)."""
+    action = df["action"].copy()
+    ctrl = df["arm"] == "control"
+    if "planned" in df.columns:
+        planned = df["planned"].astype("string").str.strip()
+        usable = planned.notna() & ~planned.isin(["", "all", "control"])
+        action[ctrl & usable] = planned[ctrl & usable].astype(str)
+    return action
+
+
+def _contact_cost(df: pd.DataFrame, ws: Workspace, notes: list[str]) -> np.ndarray:
+    """``treatments.cost`` is what the contact cost, not the discounts: the read-out adds
+    those from the orders, so recording the plan's expected cost (contact + expected
+    discount) would count every redeemed discount twice. From the plan's
+    ``contact_cost`` column, else ``[plan.actions]``, else the plan's ``cost``."""
+    treated = (df["arm"] == "treatment").to_numpy()
+    plan_cost = pd.to_numeric(df["cost"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    if "contact_cost" in df.columns:
+        cost = pd.to_numeric(df["contact_cost"], errors="coerce").to_numpy(dtype=float)
+    else:
+        cost = np.full(len(df), np.nan)
+    actions = dict(ws.config.get("plan", {}).get("actions", {}))
+    from_cfg = df["action"].map(
+        {k: float(v.get("contact_cost", 0.0)) for k, v in actions.items() if isinstance(v, dict)}
+    )
+    cost = np.where(np.isnan(cost), from_cfg.to_numpy(dtype=float), cost)
+    unknown = treated & np.isnan(cost)
+    if unknown.any():
+        names = sorted(df.loc[unknown, "action"].unique())
+        notes.append(
+            f"no contact cost for {', '.join(names)} (not in [plan.actions], no contact_cost "
+            "column): recorded the plan's cost, which may include expected discounts"
+        )
+    cost = np.where(np.isnan(cost), plan_cost, cost)
+    return np.where(treated, cost, 0.0)
+
+
+def record_plan(ws: Workspace, plan: str | Path, campaign_id: str | None = None) -> Recorded:
+    """Record a plan's assignments, control rows included, as ``treatments`` rows.
+
+    One row per plan row: ``user_id``, ``ts`` (00:00 UTC of the plan's date: its run's
+    ``as_of``, else today), ``campaign_id`` (as :func:`export_plan` writes it),
+    ``action`` (a control row's ``planned`` action when the plan has one), ``arm`` and
+    ``cost`` (the contact cost; 0 for control). The rows go through the normal ingest
+    of a Parquet file written to the workspace's ``tmp/``, so they are validated,
+    counted and deduplicated like any file: exporting the same plan again adds nothing.
+    A row ingest would refuse (a date over a day ahead) records nothing (strict).
+    """
+    path = _plan_path(plan, ws)
+    df = _contacts(path, campaign_id)
+    if df.empty:
+        raise LiucunError(f"{path}: the plan has no rows to record")
+    day = _plan_date(path)
+    notes: list[str] = []
+    rows = pd.DataFrame(
+        {
+            "user_id": df["user_id"].to_numpy(),
+            "ts": pd.Timestamp(day, tz="UTC"),
+            "campaign_id": df["campaign_id"].to_numpy(),
+            "action": _treated_action(df).to_numpy(),
+            "arm": df["arm"].to_numpy(),
+            "cost": _contact_cost(df, ws, notes),
+        }
+    )
+    tmp = ws.path / "tmp"
+    tmp.mkdir(exist_ok=True)
+    tag = re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(sorted(set(rows["campaign_id"]))))[:80]
+    src = tmp / f"export-{tag}-{os.getpid()}.parquet"
+    rows.to_parquet(src, index=False)
+    try:
+        results = ws.ingest("treatments", src, tz="UTC", strict=True)
+    finally:
+        src.unlink(missing_ok=True)
+    (res,) = [r for r in results if r.table == "treatments"]
+    return Recorded(
+        campaign_ids=sorted(set(rows["campaign_id"])),
+        day=day,
+        rows=len(rows),
+        control=int((rows["arm"] == "control").sum()),
+        result=res,
+        notes=notes,
+    )

@@ -1,30 +1,29 @@
-"""Next best action under a budget: uplift models from past campaigns, then the choice.
+"""Next best action under a budget: evidence from past campaigns first, then the choice.
 
 1. Training rows: every randomised contact in ``treatments`` whose H-day outcome window
    ends before ``as_of``, with the customer's features on the contact day (point in
-   time) and what they did next (:mod:`liucun.features.campaigns`).
-2. :class:`~liucun.models.nba.NextBestAction`: a LiftLearner on the orders placed in the
-   offer window (``valid_days`` of the catalog, 14 by default) gives each customer's
-   expected orders under every action and under no contact. ``expected_uplift`` is the
-   extra orders × the customer's expected paid order value − the discount expected to be
-   redeemed (net revenue: discounts inside). The window is where a campaign's effect is:
-   over the whole horizon the same effect drowns in 90 days of ordinary buying. On a
-   20,000-customer simulated shop (ad hoc comparison) plans from uplift models of 90-day
-   revenue (T-, DR- and LiftLearner alike) earned 0.15-0.25 of the oracle's true value,
-   plans from the window 0.33. The window ranks the customers; each action's level is
-   then tied to its effect over the whole horizon as measured in the randomised history
-   (:func:`~liucun.models.nba.horizon_effects`, precision-weighted against the window's
-   own estimate), so what happens after the window (a contact that drives a customer
-   away) moves an action's size against the others, not the order of customers within it.
-   ``response_days`` in ``[plan]`` widens the window up to the horizon.
-   ``cost`` is the contact cost plus the expected discount redeemed.
-3. The choice (:func:`choose`): each customer gets the action with the largest
-   ``expected_uplift − contact cost − λ·cost`` if positive, where λ ≥ 0 is the price of
-   budget found by bisection so that Σ cost ≤ budget (a Lagrangian relaxation: it trades
-   actions across customers and within a customer, which a greedy pass over each
-   customer's single best action cannot), then leftover budget is filled greedily by
-   value per cost. A random ``control_share`` of each action's customers is held out as
-   ``action = control`` (cost 0).
+   time) and what they did next (:mod:`liucun.features.campaigns`). A shop whose
+   campaigns are all younger than H days is measured over 60 or 30 days or the response
+   window instead, and says so; a shop without any gets a first test instead of a plan
+   (:func:`liucun.decide.first_test.first_test`).
+2. :class:`~liucun.models.nba.NextBestAction`: a LiftLearner on the offer window ranks
+   customers per action; refitted with each campaign held out it scores every past
+   contact, and the H-day net revenue regressed on arm × held-out score gives each
+   action's measured effect (with an interval) and how much of the ranking held out. The
+   expected uplift is that measured effect, tilted by the ranking only as far as it held
+   out, with ``uplift_lo``/``uplift_hi``. Costs (contact + discounts expected to be
+   redeemed) are calibrated against the discounts the treated arms really redeemed.
+3. Guardrails: an action whose measured net effect is not shown positive (at
+   ``[plan] confidence``) is planned only for customers where its targeting held out and
+   their own lower bound clears the contact cost; otherwise not at all. Doing nothing is
+   always a candidate, so the plan never expects to lose money.
+4. The choice (:func:`liucun.decide.allocate.choose`): each customer gets the action with
+   the largest ``expected_uplift − contact cost − λ·cost`` if positive, λ found by
+   bisection so that Σ cost ≤ the budget less a margin for the uncertainty of the costs
+   (``cost_margin`` plus the calibration's own error). A random ``control_share`` of each
+   action's customers is held out as ``action = control`` (cost 0, ``planned`` says for
+   what), and ``explore_share`` of the plan goes to a randomised exploration arm (random
+   customers, actions whose effect may still be positive, half control; ``explore``).
 
 Customers who opted out, were contacted ``max_contacts`` times in the last
 ``contact_window_days``, or were contacted less than ``min_days_between_contacts`` ago
@@ -43,13 +42,12 @@ import numpy as np
 import pandas as pd
 
 from liucun import config
-from liucun.decide.messages import draft_messages, messages_config
+from liucun.decide.allocate import choose
 from liucun.engines import workspace_tables
 from liucun.errors import LiucunError
 from liucun.features import build_features, feature_frame
 from liucun.features.campaigns import contact_outcomes, recent_contacts
-from liucun.features.interactions import item_frame
-from liucun.models.nba import Action, NextBestAction, catalog
+from liucun.models.nba import Action, NextBestAction, TooLittleHistory, catalog, order_value
 from liucun.tasks.reviews import ensure_text_scores
 from liucun.tasks.risk import risk_config, risk_scores
 from liucun.workspace import check_budget, check_horizon
@@ -68,7 +66,15 @@ PLAN_COLUMNS = (
     "p_churn",
     "segment",
     "reason",
+    "uplift_lo",
+    "uplift_hi",
+    "planned",
+    "explore",
 )
+
+
+class NoCampaignHistory(LiucunError):
+    """No randomised contact with a complete outcome: nothing to learn uplift from."""
 
 
 def plan_config(ws: Workspace) -> dict[str, Any]:
@@ -88,10 +94,10 @@ def training_rows(
     """Past randomised contacts with their features on the campaign day and outcomes."""
 
     if "treatments" not in tables or "orders" not in tables:
-        raise LiucunError("planning needs past campaigns (treatments) and orders")
+        raise NoCampaignHistory("planning needs past campaigns (treatments) and orders")
     rows = contact_outcomes(tables, as_of, horizon, window_days)
     if rows.empty:
-        raise LiucunError(
+        raise NoCampaignHistory(
             f"no randomised campaign (treatments with arm) whose {horizon}-day outcome "
             f"window ends before {as_of}: nothing to learn uplift from"
         )
@@ -126,80 +132,45 @@ def fit(
     on_step: Callable[[str], None] = lambda s: None,
 ) -> NextBestAction:
     """The planner's models, fitted on the randomised contacts whose outcomes are complete
-    before ``as_of``: every action with randomised history and a known cost."""
+    before ``as_of``: every action with randomised history and a known cost.
+
+    Effects are measured over ``[plan] outcome_days`` (default: the horizon). When no
+    campaign is yet that old (a shop that started testing lately),
+    the outcomes are measured over the longest of 60 or 30 days or the response window
+    that some campaign has completed, and the model says so (``outcome_days_``): its
+    effects then understate what the horizon would show, never overstate by waiting.
+    """
 
     seed = int(cfg.get("seed", 0))
     window = response_window(cfg, horizon)
-    rows = training_rows(
-        tables, as_of, horizon, window, int(cfg.get("max_training_contacts") or 0), seed, on_step
+    cap = int(cfg.get("max_training_contacts") or 0)
+    first = int(cfg.get("outcome_days") or horizon)
+    if not window <= first <= horizon:
+        raise LiucunError(
+            f"[plan] outcome_days = {first}: must be in [response window {window}, horizon "
+            f"{horizon}]"
+        )
+    days = sorted({first, *(d for d in (60, 30, window) if window <= d < first)}, reverse=True)
+    for i, h in enumerate(days):
+        try:
+            rows = training_rows(tables, as_of, h, window, cap, seed, on_step)
+            break
+        except NoCampaignHistory:
+            if i == len(days) - 1:
+                raise
+    model = NextBestAction(
+        cfg.get("actions", {}),
+        horizon=horizon,
+        window_days=window,
+        seed=seed,
+        confidence=float(cfg.get("confidence", 0.9)),
     )
-    model = NextBestAction(cfg.get("actions", {}), horizon=horizon, window_days=window, seed=seed)
-    return model.fit(rows, on_step=on_step)
-
-
-def choose(
-    value: np.ndarray,
-    cost: np.ndarray,
-    budget: float,
-    iterations: int = 60,
-) -> tuple[np.ndarray, float]:
-    """Action index per customer (−1 = none) maximising Σ value s.t. Σ cost ≤ budget.
-
-    ``value`` (n × k) is uplift minus contact cost, −inf where not allowed; ``cost``
-    (n × k) positive. Returns the choice and λ, the value of one more unit of budget.
-    """
-    value = np.asarray(value, dtype=float)
-    cost = np.maximum(np.asarray(cost, dtype=float), 1e-9)
-    n = len(value)
-    rows = np.arange(n)
-
-    def pick(lam: float) -> tuple[np.ndarray, float]:
-        s = value - lam * cost
-        best = np.argmax(s, axis=1)
-        take = s[rows, best] > 0
-        choice = np.where(take, best, -1)
-        return choice, float(cost[rows, best][take].sum())
-
-    choice, spend = pick(0.0)
-    if spend <= budget or n == 0:
-        return choice, 0.0
-    ratio = np.where(np.isfinite(value), value / cost, 0.0)
-    lo, hi = 0.0, float(max(ratio.max(), 0.0)) + 1.0
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        if pick(mid)[1] > budget:
-            lo = mid
-        else:
-            hi = mid
-    choice, spend = pick(hi)
-    # Fill what is left, best value per cost first, over every (customer, action) pair of
-    # customers still without one; a pair that no longer fits is skipped, not the end.
-    left = budget - spend
-    free = np.flatnonzero(choice < 0)
-    if len(free) and left > 0:
-        r = np.where(np.isfinite(value[free]), value[free] / cost[free], -np.inf)
-        i, j = np.nonzero((r > 0) & (cost[free] <= left))
-        cand, act = free[i], j
-        order = np.lexsort((act, cand, -r[i, j]))
-        cmin = float(cost[cand, act].min()) if len(cand) else np.inf
-        for k in order:
-            if left < cmin:
-                break
-            c_ = cost[cand[k], act[k]]
-            if choice[cand[k]] < 0 and c_ <= left:
-                choice[cand[k]] = act[k]
-                left -= c_
-    # One affordable customer worth more than the whole selection (tiny shops, big
-    # coupons): taking the better of the two bounds the loss to half the optimum.
-    ok = np.isfinite(value) & (cost <= budget) & (value > 0)
-    if ok.any():
-        v1 = np.where(ok, value, -np.inf)
-        i1, j1 = np.unravel_index(np.argmax(v1), v1.shape)
-        total = float(value[rows, choice][choice >= 0].sum())
-        if v1[i1, j1] > total:
-            choice[:] = -1
-            choice[i1] = j1
-    return choice, hi
+    try:
+        model.fit(rows, on_step=on_step)
+    except TooLittleHistory as e:
+        raise NoCampaignHistory(str(e)) from None
+    model.outcome_days_ = h
+    return model
 
 
 def eligibility(
@@ -240,27 +211,82 @@ def eligibility(
 @dataclass
 class PlanResult:
     plan: pd.DataFrame
-    models: NextBestAction
+    models: NextBestAction | None  # None: a first test, no history to learn from
     seconds: dict[str, float]
     stats: dict[str, Any]
 
 
 def _reasons(
-    plan: pd.DataFrame, second: pd.Series, second_value: pd.Series, window: int
+    plan: pd.DataFrame, second: pd.Series, second_value: pd.Series, models: NextBestAction
 ) -> list[str]:
     out = []
     for r, a2, u2 in zip(plan.itertuples(), second, second_value, strict=True):
+        if r.explore:
+            what = "control of" if r.action == "control" else "given"
+            out.append(
+                f"exploration: {what} {r.planned} at random so the next read-out can learn "
+                f"its effect (expected {r.expected_uplift:+.2f})"
+            )
+            continue
         if r.action == "control":
             out.append(f"held out at random as the control group for {r.planned}")
             continue
-        s = f"+{r.expected_uplift:.2f} expected net revenue (extra orders in {window} days,"
-        s += f" discounts inside) for {r.expected_cost:.2f} expected cost"
+        ev = models.training_["evidence"][r.action]
+        s = (
+            f"{r.expected_uplift:+.2f} expected net revenue in {models.horizon} days "
+            f"({r.uplift_lo:+.2f} to {r.uplift_hi:+.2f}; discounts inside) for "
+            f"{r.expected_cost:.2f} expected cost; measured on past campaigns "
+            f"{ev['net_effect']:+.2f} per contact"
+        )
+        if ev["status"] == "targeted":
+            s += ", chosen for the customers where its targeting held out"
         if isinstance(a2, str):
             s += f"; next best {a2} {u2:+.2f}"
         if np.isfinite(r.p_churn):
             s += f"; churn risk {r.p_churn:.0%}"
         out.append(s)
     return out
+
+
+def _cost_margin(
+    models: NextBestAction, costs: pd.DataFrame, allowed: np.ndarray, floor: float
+) -> float:
+    """Share of the budget kept back for the uncertainty of predicted costs: the floor
+    plus z × the largest relative error of an allowed action's calibrated discounts,
+    weighted by the discount's share of that action's cost."""
+    margin = 0.0
+    for j, a in enumerate(models.actions_):
+        if not allowed[:, j].any():
+            continue
+        c = costs[a].to_numpy()[allowed[:, j]]
+        contact = models.catalog_[a].contact_cost
+        share = float(np.clip(1.0 - contact / max(float(c.mean()), 1e-12), 0.0, 1.0))
+        margin = max(margin, models.z_ * models.cost_rel_se_[a] * share)
+    return float(floor) + margin
+
+
+def _explore(
+    rng: np.random.Generator,
+    free: np.ndarray,
+    allowed: np.ndarray,
+    costs: np.ndarray,
+    budget: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Random customers among ``free`` and a random allowed action each, until ``budget``:
+    (rows, action indices)."""
+    rows, acts, spent = [], [], 0.0
+    for i in rng.permutation(free):
+        ok = np.flatnonzero(allowed[i])
+        if not len(ok):
+            continue
+        j = int(rng.choice(ok))
+        c = costs[i, j]  # counted for the controls too: the arm as designed fits
+        if spent + c > budget:
+            break
+        spent += c
+        rows.append(i)
+        acts.append(j)
+    return np.asarray(rows, dtype=int), np.asarray(acts, dtype=int)
 
 
 def plan(
@@ -279,7 +305,8 @@ def plan(
     ``context`` (optional) has ``user_id`` with ``p_churn`` and ``segment``; ``risky``
     are accounts kept out of coupon actions (None: the high risk band as of ``as_of``
     when ``[risk] exclude_from_coupons``); ``models`` fitted for the same as_of and
-    horizon skip the fit.
+    horizon skip the fit. Without randomised history the plan is a first test
+    (:func:`liucun.decide.first_test.first_test`).
     """
 
     cfg = plan_config(ws)
@@ -290,6 +317,9 @@ def plan(
     share = float(cfg["control_share"])
     if not 0 <= share < 1:
         raise LiucunError(f"[plan] control_share = {share}: must be in [0, 1)")
+    explore_share = float(cfg["explore_share"])
+    if not 0 <= explore_share < 0.5:
+        raise LiucunError(f"[plan] explore_share = {explore_share}: must be in [0, 0.5)")
 
     ensure_text_scores(ws)
     if risky is None:
@@ -297,81 +327,124 @@ def plan(
     tables = workspace_tables(ws)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
+    if features is None:
+        on_step(f"features as of {as_of}")
+        features = feature_frame(ws, as_of)
+    features = features.reset_index(drop=True)
+    recent = recent_contacts(tables, as_of, int(cfg["contact_window_days"]))
+    recent_map = dict(zip(recent["user_id"], recent["contacts"], strict=True))
     if models is None or models.horizon != H:
-        models = fit(tables, as_of, H, cfg, on_step=on_step)
+        try:
+            models = fit(tables, as_of, H, cfg, on_step=on_step)
+        except NoCampaignHistory as e:
+            return _first_test(cfg, features, recent_map, risky, budget, H, as_of, str(e), context)
     seconds["fit"] = round(time.perf_counter() - t0, 3)
     if not models.actions_:
         raise LiucunError("no action with randomised history has a cost: nothing to plan")
 
     t0 = time.perf_counter()
-    if features is None:
-        on_step(f"features as of {as_of}")
-        features = feature_frame(ws, as_of)
-    features = features.reset_index(drop=True)
     on_step(f"uplift and costs for {len(features):,} customers")
     uplift, costs = models.predict(features)
-    recent = recent_contacts(tables, as_of, int(cfg["contact_window_days"]))
+    score, lo, hi = models.predict_interval(features)
     allowed, excluded = eligibility(
-        features,
-        models.actions_,
-        models.catalog_,
-        dict(zip(recent["user_id"], recent["contacts"], strict=True)),
-        cfg,
-        risky,
+        features, models.actions_, models.catalog_, recent_map, cfg, risky
     )
     contact = np.array([models.catalog_[a].contact_cost for a in models.actions_])
     value = uplift.to_numpy() - contact[None, :]
-    value = np.where(allowed, value, -np.inf)
-    choice, lam = choose(value, costs.to_numpy(), budget)
+    eligible = allowed.copy()
+    # Guardrails: an action is planned for everyone only where its measured net effect is
+    # shown positive; where only its targeting held out, for customers whose own lower
+    # bound clears the contact cost; otherwise not at all.
+    guard = {"not_shown": 0, "below_bound": 0}
+    for j, a in enumerate(models.actions_):
+        status = models.status_[a]
+        if status == "not_shown":
+            guard["not_shown"] += int(allowed[:, j].sum())
+            allowed[:, j] = False
+        elif status == "targeted":
+            low = lo[a].to_numpy() - contact[j] <= 0
+            guard["below_bound"] += int((allowed[:, j] & low).sum())
+            allowed[:, j] &= ~low
+    margin = _cost_margin(models, costs, allowed, float(cfg["cost_margin"]))
+    main_budget = budget * (1.0 - explore_share) / (1.0 + margin)
+    choice, lam = choose(np.where(allowed, value, -np.inf), costs.to_numpy(), main_budget)
     picked = np.flatnonzero(choice >= 0)
     a_idx = choice[picked]
+    # Exploration: actions whose measured effect may still be positive (upper bound above
+    # the contact cost), for customers the main plan left out, sized to the plan.
+    ev = models.training_["evidence"]
+    explorable = np.array([ev[a]["hi"] > 0 for a in models.actions_])
+    spent = float(costs.to_numpy()[picked, a_idx].sum())
+    rng = np.random.default_rng(int(cfg["seed"]))
+    free = np.setdiff1d(np.flatnonzero(eligible.any(axis=1)), picked)
+    x_budget = explore_share / (1.0 - explore_share) * spent if explore_share else 0.0
+    x_rows, x_act = _explore(
+        rng, free, eligible & explorable[None, :], costs.to_numpy(), x_budget / (1 + margin)
+    )
+    rows = np.concatenate([picked, x_rows])
+    acts = np.concatenate([a_idx, x_act]).astype(int)
     actions = np.asarray(models.actions_, dtype=object)
     out = pd.DataFrame(
         {
-            "user_id": features["user_id"].to_numpy()[picked],
-            "action": actions[a_idx],
-            "expected_uplift": uplift.to_numpy()[picked, a_idx],
-            "cost": costs.to_numpy()[picked, a_idx],
+            "user_id": features["user_id"].to_numpy()[rows],
+            "action": actions[acts],
+            "expected_uplift": uplift.to_numpy()[rows, acts],
+            "cost": costs.to_numpy()[rows, acts],
+            "uplift_lo": lo.to_numpy()[rows, acts],
+            "uplift_hi": hi.to_numpy()[rows, acts],
+            "explore": np.arange(len(rows)) >= len(picked),
+            "score": score.to_numpy()[rows, acts],
         }
     )
     out["expected_cost"] = out["cost"]
     out["planned"] = out["action"]
-    rng = np.random.default_rng(int(cfg["seed"]))
-    for _, part in out.groupby("action", sort=True):
+    # Controls: a random share of each action's main customers, every other explorer.
+    for _, part in out[~out["explore"]].groupby("action", sort=True):
         k = round(share * len(part))
         if k:
-            held = rng.choice(part.index.to_numpy(), k, replace=False)
-            out.loc[held, "action"] = "control"
-            out.loc[held, "cost"] = 0.0
+            out.loc[rng.choice(part.index.to_numpy(), k, replace=False), "action"] = "control"
+    xi = out.index[out["explore"]]
+    out.loc[xi[1::2], "action"] = "control"
+    out.loc[out["action"] == "control", "cost"] = 0.0
     ctx = context if context is not None else pd.DataFrame(columns=["user_id"])
     ctx = ctx.drop_duplicates("user_id").set_index("user_id")
     out["p_churn"] = out["user_id"].map(ctx["p_churn"]) if "p_churn" in ctx else np.nan
     out["p_churn"] = out["p_churn"].astype(float)
     out["segment"] = out["user_id"].map(ctx["segment"]) if "segment" in ctx else None
     # The runner-up among the actions the customer was allowed (value is −inf elsewhere).
-    rest = value[picked].copy()
-    rest[np.arange(len(picked)), a_idx] = -np.inf
-    j2 = rest.argmax(axis=1)
-    has2 = np.isfinite(rest[np.arange(len(picked)), j2])
+    rest = np.where(allowed, value, -np.inf)[rows].copy()
+    rest[np.arange(len(rows)), acts] = -np.inf
+    j2 = rest.argmax(axis=1) if len(rows) else np.zeros(0, int)
+    has2 = np.isfinite(rest[np.arange(len(rows)), j2])
     second = pd.Series(np.where(has2, actions[j2], None), dtype=object)
-    second_u = pd.Series(uplift.to_numpy()[picked, j2], dtype=float)
-    out["reason"] = _reasons(out, second, second_u, models.window_days)
-    out = out.sort_values(["action", "expected_uplift", "user_id"], ascending=[True, False, True])
-    seconds["plan"] = round(time.perf_counter() - t0, 3)
+    second_u = pd.Series(uplift.to_numpy()[rows, j2], dtype=float)
+    out["reason"] = _reasons(out, second, second_u, models)
     treated = out["action"] != "control"
+    by = out[treated].groupby("action")["score"]
+    _, t_lo, t_hi = models.total_interval({a: s.to_numpy() for a, s in by})
+    out = out.sort_values(
+        ["explore", "action", "expected_uplift", "user_id"], ascending=[True, True, False, True]
+    )
+    seconds["plan"] = round(time.perf_counter() - t0, 3)
     stats = {
         "as_of": as_of.isoformat(),
         "horizon_days": H,
+        "outcome_days": int(getattr(models, "outcome_days_", H)),
         "budget": budget,
+        "cost_margin": round(margin, 4),
         "spend": round(float(out["cost"].sum()), 4),
         "customers": len(features),
-        "eligible": int(allowed.any(axis=1).sum()),
+        "eligible": int(eligible.any(axis=1).sum()),
         "excluded": excluded,
+        "guardrails": guard,
         "risky_excluded": int(excluded.get("risky_no_coupon", 0)),
         "planned": int(treated.sum()),
         "control": int((~treated).sum()),
+        "explore": int(out["explore"].sum()),
         "by_action": {str(k): int(v) for k, v in out.loc[treated, "action"].value_counts().items()},
         "expected_uplift": round(float(out.loc[treated, "expected_uplift"].sum()), 2),
+        "expected_uplift_lo": round(t_lo, 2),
+        "expected_uplift_hi": round(t_hi, 2),
         "budget_price": round(lam, 6),
         "catalog": {k: {"kind": a.kind, "learned": a.learned} for k, a in models.catalog_.items()},
         **models.training_,
@@ -379,32 +452,72 @@ def plan(
     return PlanResult(out[list(PLAN_COLUMNS)].reset_index(drop=True), models, seconds, stats)
 
 
-def message_context(
-    ws: Workspace, scores: pd.DataFrame, recommendations: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """What message drafts are filled with: churn reasons, segment, recommended titles."""
+def _first_test(
+    cfg: Mapping[str, Any],
+    features: pd.DataFrame,
+    recent: Mapping[str, int],
+    risky: Iterable[str],
+    budget: float,
+    horizon: int,
+    as_of: dt.date,
+    why: str,
+    context: pd.DataFrame | None,
+) -> PlanResult:
+    """No randomised history: the plan is the first test that will create it."""
+    from liucun.decide.first_test import first_test
 
-    cols = [c for c in ("user_id", "segment", "reasons") if c in scores]
-    ctx = scores[cols].copy()
-    if recommendations is not None and len(recommendations):
-        items = item_frame(workspace_tables(ws))
-        recs = recommendations.sort_values(["user_id", "rank"])
-        if items is not None:
-            title = items.set_index("item_id")["title"]
-            recs = recs.assign(title=recs["item_id"].map(title).fillna(recs["item_id"]))
-        else:
-            recs = recs.assign(title=recs["item_id"])
-        ctx = ctx.merge(
-            recs.groupby("user_id")["title"].agg(list).rename("items"),
-            left_on="user_id",
-            right_index=True,
-            how="left",
-        )
-    return ctx
-
-
-def drafts(ws: Workspace, plan: pd.DataFrame, context: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Message drafts for the planned customers (templates, or the LLM set in liucun.toml)."""
-
-    cfg = messages_config(plan_config(ws))
-    return draft_messages(plan, context, cfg)
+    cat = catalog(cfg)
+    if not cat:
+        raise LiucunError(f"{why}; and [plan.actions] is empty: nothing to test")
+    names = sorted(cat)
+    allowed, excluded = eligibility(features, names, cat, recent, cfg, risky)
+    ok = allowed.all(axis=1)
+    users = features.loc[ok, ["user_id"]].copy()
+    users["aov"] = order_value(features.loc[ok])[1]
+    window = response_window(cfg, horizon)
+    rate30 = pd.to_numeric(features.get("orders_30d"), errors="coerce")
+    lam = float(np.nanmean(rate30)) if rate30 is not None and len(rate30) else 0.0
+    baseline = float(np.clip(1.0 - np.exp(-lam * window / 30.0), 0.005, 0.95))
+    t0 = time.perf_counter()
+    rows, info = first_test(
+        users,
+        cat,
+        budget,
+        baseline,
+        mde=float(cfg["first_test_mde"]),
+        control_share=max(float(cfg["control_share"]), 0.2),
+        seed=int(cfg["seed"]),
+    )
+    rows = rows.copy()
+    ctx = context if context is not None else pd.DataFrame(columns=["user_id"])
+    ctx = ctx.drop_duplicates("user_id").set_index("user_id")
+    rows["p_churn"] = rows["user_id"].map(ctx["p_churn"]) if "p_churn" in ctx else np.nan
+    rows["p_churn"] = rows["p_churn"].astype(float)
+    rows["segment"] = rows["user_id"].map(ctx["segment"]) if "segment" in ctx else None
+    rows["expected_cost"] = rows["cost"]
+    rows["uplift_lo"] = np.nan
+    rows["uplift_hi"] = np.nan
+    treated = rows["action"] != "control"
+    stats = {
+        "as_of": as_of.isoformat(),
+        "horizon_days": horizon,
+        "budget": budget,
+        "first_test": True,
+        "why": why,
+        "spend": round(float(rows["cost"].sum()), 4),
+        "customers": len(features),
+        "eligible": int(ok.sum()),
+        "excluded": excluded,
+        "risky_excluded": int(excluded.get("risky_no_coupon", 0)),
+        "planned": int(treated.sum()),
+        "control": int((~treated).sum()),
+        "explore": int(rows["explore"].sum()),
+        "by_action": {
+            str(k): int(v) for k, v in rows.loc[treated, "action"].value_counts().items()
+        },
+        "expected_uplift": 0.0,
+        "test": info,
+        "catalog": {k: {"kind": a.kind, "learned": a.learned} for k, a in cat.items()},
+    }
+    seconds = {"plan": round(time.perf_counter() - t0, 3)}
+    return PlanResult(rows[list(PLAN_COLUMNS)].reset_index(drop=True), None, seconds, stats)

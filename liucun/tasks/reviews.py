@@ -391,12 +391,33 @@ def write_outputs(ws: Workspace, as_of: dt.date, run_dir: Path) -> dict[str, Any
     return out
 
 
-def read_texts(path: Path) -> pd.DataFrame:
-    """An input file for ``liucun sentiment --in``: needs a ``text`` column."""
+def read_texts(path: Path, encoding: str | None = None, max_bad_share: float = 0.5) -> pd.DataFrame:
+    """An input file for ``liucun sentiment --in``: a ``text`` column, or a ``.txt`` file
+    with one text per line, each text exactly as written.
 
-    df = read_frame(path)
+    Rows that cannot be read (bytes that do not decode in ``encoding``) are left out and
+    listed in ``attrs["read_errors"]`` for the caller to report. A file with more than
+    ``max_bad_share`` of its rows unreadable is refused: that is what a file in another
+    encoding looks like, and scoring the few rows left would pass for a result.
+    """
+
+    df = read_frame(path, encoding, text_column="text")
     if "text" not in df.columns:
         raise LiucunError(
-            f"{path}: missing column text (columns: {', '.join(map(str, df.columns))})"
+            f"{path}: missing column text (columns: {', '.join(map(str, df.columns))}); "
+            f"give a CSV/Parquet/JSONL file with a text column or a .txt file with one "
+            f"text per line"
+        )
+    errors: list[str] = df.attrs.get("read_errors", [])
+    total = len(df) + len(errors)
+    if errors and len(errors) > max_bad_share * total:
+        hint = (
+            "; is it in another encoding? pass --encoding (gbk, gb18030, utf-16...)"
+            if "byte sequence" in errors[0]
+            else ""
+        )
+        raise LiucunError(
+            f"{path}: {len(errors):,} of {total:,} rows unreadable (over {max_bad_share:g}; "
+            f"first: {errors[0]}){hint}"
         )
     return df

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,9 +15,16 @@ from fake_llm import FakeLLM
 from liucun.config import defaults
 from liucun.decide.messages import (
     DEFAULT_MESSAGES_CONFIG,
+    GREETINGS,
+    LANGUAGES,
+    RECENCY,
+    TEMPLATES,
     action_kind,
     draft_messages,
+    language_of,
     messages_config,
+    recency_of,
+    vote_language,
 )
 from liucun.errors import LiucunError
 
@@ -51,6 +59,18 @@ def make_context(plan: pd.DataFrame, **extra: Any) -> pd.DataFrame:
     )
 
 
+# Fragments of what churn models say about a customer; none may reach the customer.
+REASON_FRAGMENTS = re.compile(
+    r"×|no (?:purchase|order)s? for|p_churn|BG/NBD|orders fell|current gap|\d+(?:\.\d+)? ?days?\b"
+    r"|\d+ ?天"
+)
+LAPSING = re.compile(r"been a while|miss you|好久不见|想您")
+
+
+def assert_no_reasons(text: str) -> None:
+    assert not REASON_FRAGMENTS.search(text), text
+
+
 @pytest.fixture
 def cfg() -> dict:
     return messages_config(defaults()["plan"])
@@ -73,13 +93,20 @@ def test_config_merges_overrides_and_carries_catalog() -> None:
 def test_templates_render_for_each_sim_action(cfg: dict, language: str) -> None:
     plan = make_plan(SIM_ACTIONS)
     out = draft_messages(plan, make_context(plan), cfg, language=language)
-    assert list(out.columns) == ["user_id", "action", "language", "subject", "body", "source"]
+    assert list(out.columns) == [
+        "user_id", "action", "language", "subject", "body", "source", "recency", "items",
+        "internal_reasons",
+    ]  # fmt: skip
     assert list(out["action"]) == SIM_ACTIONS
     assert (out["language"] == language).all() and (out["source"] == "template").all()
     for r in out.itertuples():
         assert r.subject and r.body and "{" not in r.subject + r.body
-        assert REASONS in r.body and "Green Tea" in r.body and "Bamboo Tray" in r.body
+        assert "Green Tea" in r.body and "Bamboo Tray" in r.body
         assert "Fourth Item" not in r.body  # max_items = 3
+        assert r.items == "Green Tea; Clay Mug; Bamboo Tray"
+        # The model's reasons are the marketer's, never the customer's.
+        assert r.internal_reasons == REASONS
+        assert_no_reasons(r.subject + " " + r.body)
     body = dict(zip(out["action"], out["body"], strict=True))
     if language == "en":
         assert "10.00 off" in body["coupon_fixed"] and "10% off" in body["coupon_pct"]
@@ -147,6 +174,102 @@ def test_language_precedence_and_validation(cfg: dict) -> None:
         messages_config({"messages": {"language": "jp"}})
 
 
+def test_every_kind_has_zh_and_en_for_every_greeting() -> None:
+    for kind in ("fixed", "pct", "free_shipping", "reco_push", "generic"):
+        for key in (kind, *(f"{kind}@{r}" for r in RECENCY)):
+            assert set(TEMPLATES[key]) == set(LANGUAGES), key
+    assert set(GREETINGS) == {*RECENCY, ""}
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_greeting_follows_recency(cfg: dict, language: str) -> None:
+    """Bought yesterday: thanked, never "it's been a while"; lapsing: missed; never: welcome."""
+    actions = [*SIM_ACTIONS, "mystery_box"]
+    plan = make_plan(actions * 3)
+    days = [1.0] * 5 + [45.0] * 5 + [float("nan")] * 5
+    out = draft_messages(plan, make_context(plan, days_since_order=days), cfg, language=language)
+    assert list(out["recency"]) == ["recent"] * 5 + ["lapsing"] * 5 + ["new"] * 5
+    text = out["subject"] + " " + out["body"]
+    recent, lapsing, new = text[:5], text[5:10], text[10:]
+    assert not recent.str.contains(LAPSING).any(), recent.tolist()
+    assert not new.str.contains(LAPSING).any(), new.tolist()
+    assert lapsing.str.contains(LAPSING).all(), lapsing.tolist()
+    assert recent.str.contains("感谢" if language == "zh" else "Thank").all()
+    assert new.str.contains("欢迎" if language == "zh" else "Welcome").all()
+    for t in text:
+        assert_no_reasons(t)
+    # Without anything known about the customer: a neutral hello.
+    neutral = draft_messages(make_plan(actions), None, cfg, language=language)
+    assert (neutral["recency"] == "").all()
+    assert not (neutral["subject"] + neutral["body"]).str.contains(LAPSING).any()
+
+
+def test_recent_days_setting_and_recency_column(cfg: dict) -> None:
+    assert recency_of(13.9, 14) == "recent" and recency_of(14, 14) == "lapsing"
+    assert recency_of(float("nan"), 14) == "new" and recency_of(None, 14) == "new"
+    plan = make_plan(["coupon_fixed", "coupon_fixed"])
+    ctx = make_context(plan, days_since_order=[20.0, 20.0])
+    assert set(draft_messages(plan, ctx, cfg)["recency"]) == {"lapsing"}
+    wide = messages_config({"actions": cfg["actions"], "messages": {"recent_days": 30}})
+    assert set(draft_messages(plan, ctx, wide)["recency"]) == {"recent"}
+    # A given recency group wins over the days.
+    ctx2 = ctx.assign(recency=["new", "recent"])
+    assert list(draft_messages(plan, ctx2, cfg)["recency"]) == ["new", "recent"]
+    with pytest.raises(LiucunError, match="recent_days"):
+        messages_config({"messages": {"recent_days": -1}})
+    with pytest.raises(LiucunError, match="u0"):
+        draft_messages(plan, ctx.assign(recency=["soon", "new"]), cfg)
+
+
+def test_user_template_cannot_leak_reasons(cfg: dict) -> None:
+    tpl = {"subject": "Hi {reasons}", "body": "{reason_line}{greeting} {discount}"}
+    over = {"templates": {"fixed": {"en": tpl}}}
+    c = messages_config({"actions": cfg["actions"], "messages": over})
+    plan = make_plan(["coupon_fixed"])
+    out = draft_messages(plan, make_context(plan), c, language="en")
+    assert out["subject"].item() == "Hi" and out["body"].item() == "Hi there! 10.00 off"
+    assert out["internal_reasons"].item() == REASONS
+
+
+def test_segment_and_recency_variant(cfg: dict) -> None:
+    over = {
+        "templates": {
+            "fixed@vip@recent": {"en": {"subject": "VIP thanks", "body": "b"}},
+            "fixed@vip": {"en": {"subject": "VIP {greeting}", "body": "b"}},
+        }
+    }
+    c = messages_config({"actions": cfg["actions"], "messages": over})
+    plan = make_plan(["coupon_fixed"] * 3, segment="VIP")
+    ctx = make_context(plan, days_since_order=[1.0, 50.0, float("nan")])
+    out = draft_messages(plan, ctx, c, language="en")
+    assert list(out["subject"]) == ["VIP thanks", "VIP We miss you!", "VIP Welcome to our shop!"]
+
+
+@pytest.mark.parametrize(
+    ("value", "place", "expected"),
+    [
+        ("zh-CN", False, "zh"), ("zh_TW", False, "zh"), ("ZH", False, "zh"),
+        ("Chinese", False, "zh"), ("简体中文", False, "zh"), ("en-US", False, "en"),
+        ("english", False, "en"), ("fr-FR", False, None), ("", False, None),
+        (None, False, None), ("CN", True, "zh"), ("us", True, "en"), ("华东", True, "zh"),
+        ("east", True, None), ("ca", True, None), ("cn", False, None),
+    ],
+)  # fmt: skip
+def test_language_of(value: object, place: bool, expected: str | None) -> None:
+    assert language_of(value, place=place) == expected
+
+
+def test_vote_language_majority_mixed_and_ties() -> None:
+    users = ["a", "a", "a", "b", "b", "c", "d", "d"]
+    langs = ["en", "zh", "en", "mixed", "en", "", "zh", "en"]
+    got = vote_language(users, langs)
+    # a: 2 en vs 1 zh; b: mixed counts as zh, 1-1 tie goes to the latest (en); c: nothing;
+    # d: tie, latest en.
+    assert got.to_dict() == {"a": "en", "b": "en", "d": "en"}
+    assert vote_language(["x", "x"], ["en", "mixed"]).to_dict() == {"x": "zh"}
+    assert vote_language([], []).empty
+
+
 @pytest.mark.parametrize(
     "templates",
     [
@@ -178,7 +301,8 @@ def llm_cfg(cfg: dict, url: str, **llm: Any) -> dict:
 def test_llm_writes_messages(cfg: dict, fake: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIUCUN_LLM_API_KEY", "sk-test")
     plan = make_plan(["coupon_fixed", "control", "reco_push"])
-    out = draft_messages(plan, make_context(plan), llm_cfg(cfg, fake.url), language="zh")
+    ctx = make_context(plan, days_since_order=[2.0, 3.0, 90.0])
+    out = draft_messages(plan, ctx, llm_cfg(cfg, fake.url), language="zh")
     assert (out["source"] == "llm").all()
     assert (out["subject"] == "来自模型的标题").all() and (out["body"] == "模型写的正文").all()
     assert len(fake.requests) == 2 and fake.auth == ["Bearer sk-test"] * 2
@@ -186,6 +310,11 @@ def test_llm_writes_messages(cfg: dict, fake: FakeLLM, monkeypatch: pytest.Monke
     assert req["path"] == "/v1/chat/completions" and req["model"] == "tiny"
     assert [m["role"] for m in req["messages"]] == ["system", "user"]
     assert "Green Tea" in req["messages"][1]["content"]
+    # The prompt carries recency, never the model's reasons or numbers about the customer.
+    for m in req["messages"]:
+        assert_no_reasons(m["content"])
+        assert "churn" not in m["content"]
+    assert "ordered recently" in fake.requests[0]["messages"][1]["content"]
 
 
 def test_llm_plain_text_reply_and_no_key(cfg: dict, monkeypatch: pytest.MonkeyPatch) -> None:
