@@ -21,6 +21,7 @@ from pathlib import Path
 import ibis
 import pandas as pd
 import pytest
+from conftest import lenient_plan
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -49,6 +50,7 @@ RISK_OUTPUTS = ("risk.parquet", "risk_orders.parquet")
 def shop(simulated_workspace: Callable[..., Path]) -> tuple[Path, str]:
     """A workspace with one completed run: (path, run_id)."""
     path = simulated_workspace(TABLES, users=1500, days=DAYS, holdout_days=0, seed=11, start=START)
+    lenient_plan(path)  # a 1,500-customer shop shows no effect at the default level
     with liucun.Workspace(path) as ws:
         res = run(ws, AS_OF)
     return path, res.run_id
