@@ -383,6 +383,11 @@ confidence = 0.9
 # horizon). Shorter is less noisy but blind to what a contact does later (customers it
 # drives away); at least the response window.
 # outcome_days = 90
+# What shows whether the ranking of customers held out on past campaigns: "horizon" (the
+# slope of realised on predicted uplift in outcome_days' net revenue: checks exactly what
+# is planned for, but noisy) or "window" (the same slope in the response window, measured
+# far more precisely, blind to what happens after it).
+targeting = "horizon"
 # The budget kept back for the uncertainty of the predicted costs: at least this share,
 # more where the redemptions measured in history are noisy.
 cost_margin = 0.03

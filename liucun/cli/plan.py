@@ -109,14 +109,14 @@ def _print_plan(st: dict, day: object, out_file: Path) -> None:
         title=f"evidence from past campaigns (net revenue per contact over "
         f"{st['outcome_days']} days, contact cost deducted; {st['confidence']:.0%} interval)"
     )
-    for c in ("action", "net effect", "interval", "targeting held out", "treated", "control",
-              "used"):  # fmt: skip
+    for c in ("action", "net effect", "interval", "detectable", "targeting held out",
+              "treated", "control", "used"):  # fmt: skip
         t.add_column(c, justify="left" if c in ("action", "used") else "right")
     words = {"proven": "everyone it pays for", "targeted": "where targeting shows a gain",
              "not_shown": "no (no gain shown)"}  # fmt: skip
     for a, e in sorted(st["evidence"].items()):
         t.add_row(
-            a, _num(e["net_effect"]), _ci(e["lo"], e["hi"]),
+            a, _num(e["net_effect"]), _ci(e["lo"], e["hi"]), f"±{_num(e.get('detectable'))}",
             f"{e['slope']:.2f} ± {e['slope_se']:.2f}", f"{e['treated']:,}",
             f"{e['control']:,}", words[e["status"]],
         )  # fmt: skip
@@ -124,7 +124,8 @@ def _print_plan(st: dict, day: object, out_file: Path) -> None:
     if not st["planned"]:
         err.print(
             "no action showed a gain on past campaigns at this confidence: nothing is worth "
-            "its cost yet; `liucun campaign size` sizes a test that could show one",
+            "its cost yet. Effects smaller than the 'detectable' column cannot be seen with "
+            "this much history; `liucun campaign size` sizes a test that could show one",
             markup=False,
             highlight=False,
         )

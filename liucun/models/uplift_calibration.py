@@ -33,6 +33,10 @@ class Calibration:
     center: float  # s̄: the mean score the effect is measured at
     n_treated: int
     n_control: int
+    # The scores the slope was measured on (1st and 99th percentiles): predictions do not
+    # extrapolate it beyond them, where one model's extreme scores are least checked.
+    s_min: float = -np.inf
+    s_max: float = np.inf
 
     @property
     def alpha_se(self) -> float:
@@ -42,19 +46,22 @@ class Calibration:
     def beta_se(self) -> float:
         return float(np.sqrt(max(self.cov[1][1], 0.0)))
 
+    def _d(self, s: np.ndarray) -> np.ndarray:
+        return np.clip(np.asarray(s, dtype=float), self.s_min, self.s_max) - self.center
+
     def predict(self, s: np.ndarray) -> np.ndarray:
         """Expected uplift at scores ``s``."""
-        return self.alpha + self.beta_shrunk * (np.asarray(s, dtype=float) - self.center)
+        return self.alpha + self.beta_shrunk * self._d(s)
 
     def se(self, s: np.ndarray) -> np.ndarray:
         """Standard error of :meth:`predict` (the fitted slope's variance, not shrunk)."""
-        d = np.asarray(s, dtype=float) - self.center
+        d = self._d(s)
         (va, cab), (_, vb) = self.cov
         return np.sqrt(np.maximum(va + d * d * vb + 2.0 * d * cab, 0.0))
 
     def total_var(self, s: np.ndarray) -> float:
         """Variance of Σ predict(s) over a set of customers (their shared α and β)."""
-        d = np.asarray(s, dtype=float) - self.center
+        d = self._d(s)
         w = np.array([len(d), d.sum()])
         return float(w @ np.asarray(self.cov) @ w)
 
@@ -100,7 +107,8 @@ def calibrate(r: np.ndarray, s: np.ndarray, treated: np.ndarray) -> Calibration:
     if np.ptp(d) == 0:
         beta, cov = 0.0, ((cov[0][0], 0.0), (0.0, 0.0))
     b_se = float(np.sqrt(max(cov[1][1], 0.0)))
-    return Calibration(alpha, beta, shrink(beta, b_se), cov, center, n_t, n_c)
+    s_min, s_max = (float(q) for q in np.quantile(s, [0.01, 0.99]))
+    return Calibration(alpha, beta, shrink(beta, b_se), cov, center, n_t, n_c, s_min, s_max)
 
 
 def by_band(

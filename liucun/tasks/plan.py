@@ -164,6 +164,7 @@ def fit(
         window_days=window,
         seed=seed,
         confidence=float(cfg.get("confidence", 0.9)),
+        targeting=str(cfg.get("targeting", "horizon")),
     )
     try:
         model.fit(rows, on_step=on_step)

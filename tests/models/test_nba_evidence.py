@@ -147,3 +147,27 @@ def test_confidence_is_checked() -> None:
     rows, _ = _history(n=1000, seed=5)
     with pytest.raises(Exception, match="confidence"):
         NextBestAction(ACTIONS, confidence=1.2).fit(rows)
+
+
+def test_window_targeting_takes_the_slope_from_the_window() -> None:
+    rows, _ = _history(n=6000, seed=6)
+    horizon = NextBestAction(ACTIONS, seed=0).fit(rows)
+    window = NextBestAction(ACTIONS, seed=0, targeting="window").fit(rows)
+    for a in ("good", "bad"):
+        h, w = horizon.calibration_[a], window.calibration_[a]
+        assert w.alpha == pytest.approx(h.alpha)  # the level is the horizon's either way
+        assert w.beta_se < h.beta_se  # the window measures the slope more precisely
+    # `good` works through the window, so its targeting shows there.
+    assert window.calibration_["good"].beta_shrunk > 0
+    with pytest.raises(Exception, match="targeting"):
+        NextBestAction(ACTIONS, targeting="sideways").fit(rows)
+
+
+def test_predictions_do_not_extrapolate_the_slope() -> None:
+    rng = np.random.default_rng(7)
+    s = rng.normal(0, 1, 5000)
+    t = rng.random(5000) < 0.5
+    cal = calibrate(t * (1.0 + s) + rng.normal(0, 0.5, 5000), s, t)
+    far = cal.predict(np.array([100.0, cal.s_max]))
+    assert far[0] == pytest.approx(far[1])  # a score far out counts as the edge's
+    assert cal.s_min < 0 < cal.s_max
