@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -191,6 +192,12 @@ def child_plan(spec: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"history": history, "common_action": common, "plan_error": None}
     r = None
     with liucun.Workspace(spec["ws"]) as ws:
+        if spec.get("confidence") is not None:
+            # The planner's evidence bar, as a shop would set it in liucun.toml.
+            toml = ws.path / "liucun.toml"
+            text = toml.read_text(encoding="utf-8")
+            text = re.sub(r"(?m)^confidence = .*$", f"confidence = {spec['confidence']}", text)
+            toml.write_text(text, encoding="utf-8")
         features = feature_frame(ws, as_of)
         t0 = time.perf_counter()
         scores = score(ws, as_of, horizon, features=features).scores
@@ -423,6 +430,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                 plan_spec = {"shop": str(shop), "ws": str(ws), "as_of": as_of.isoformat()}
                 plan_spec.update(horizon=args.horizon, reach=args.reach, seed=seed)
                 plan_spec["budget_basis"] = args.budget_basis
+                plan_spec["confidence"] = args.confidence
                 if args.scale_rows and name == timed and seed == args.seeds[-1]:
                     plan_spec["scale_rows"] = args.scale_rows
                 r = run_child("plan", plan_spec)
@@ -505,6 +513,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated worlds (default all: {','.join(SCENARIOS)})",
     )
     p.add_argument("--reach", type=float, default=0.10)
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=None,
+        help="the planner's [plan] confidence (default: liucun.toml's, 0.9)",
+    )
     p.add_argument(
         "--budget-basis",
         choices=("common", "mean"),

@@ -164,6 +164,9 @@ def _users(users: pd.DataFrame, need_aov: list[str], notes: list[str]) -> pd.Dat
     return out
 
 
+MIN_ARM = 400  # customers (treated + control) below which a smaller arm is not worth it
+
+
 def _max_split(arms: list[_Arm], pool: int, budget: float, control_share: float) -> int:
     """The largest per-arm size m (treated + control) with every arm at m inside the
     customers and the budget (at the high redemption); 0 when not even 2 fit."""
@@ -218,10 +221,26 @@ def _size(
     if kept:
         if left:
             why = "budget" if used + n_t + n_c <= pool else "customers"
+            rest = [a for a in by_cost if a not in kept]
+            # What is left of the budget still tests the dearer arms, smaller: the most
+            # expensive drop out until each of the others gets at least MIN_ARM customers.
+            while rest:
+                m = _max_split(rest, pool - used, budget - spent, control_share)
+                if m >= MIN_ARM:
+                    break
+                rest = rest[:-1]
+            smaller = ""
+            if rest:
+                for a in rest:
+                    a.n_t, a.n_c = experiments.split_total(m, control_share)
+                kept += rest
+                smaller = f"; {', '.join(a.name for a in rest)} tested smaller ({m:,} each)"
+            untested = [a for a in left if a not in {k.name for k in kept}]
             notes.append(
                 f"the {why} cannot give every arm the {n_t + n_c:,} customers it needs to "
-                f"detect {mde * 100:.1f} points: tested the cheapest {len(kept)} arm(s) at "
-                f"full size, not tested {', '.join(left)}"
+                f"detect {mde * 100:.1f} points: the cheapest {len(kept) - len(rest)} arm(s) "
+                f"at full size{smaller}"
+                + (f"; not tested {', '.join(untested)}" if untested else "")
             )
         return kept, "required_n"
     cheapest = by_cost[0]
@@ -382,7 +401,7 @@ def first_test(
     plan = pd.concat(frames, ignore_index=True)[list(FIRST_TEST_COLUMNS)]
     expected = float(plan["cost"].sum())
     cost_high = sum(v["cost_high"] for v in arms_out.values())
-    margin = cost_high / expected - 1 if expected > 0 else 0.0
+    margin = max(0.0, cost_high / expected - 1) if expected > 0 else 0.0
     notes.append(
         f"cost assumes a redemption rate of {r_exp:.1%} (baseline × {1 + ASSUMED_LIFT:g}); "
         f"the budget holds at {r_high:.1%} (baseline × {1 + HIGH_LIFT:g}): expected "

@@ -134,6 +134,19 @@ def test_tight_budget_keeps_the_cheapest_arms_at_full_size(full) -> None:
     _check_budget(plan, s)
 
 
+def test_leftover_budget_tests_the_dearer_arm_smaller(full) -> None:
+    _, s0 = full
+    arms = s0["arms"]
+    keep = arms["reco_push"]["cost_high"] + arms["coupon_pct"]["cost_high"]
+    plan, s = _run(budget=keep + 0.3 * arms["coupon_fixed"]["cost_high"])
+    assert set(s["arms"]) == set(CATALOG) and not s["not_tested"]
+    small = s["arms"]["coupon_fixed"]
+    assert 400 <= small["n"] < arms["coupon_fixed"]["n"]
+    assert small["mde_at_n"] > MDE  # it detects less, and says how much
+    assert any("coupon_fixed tested smaller" in n for n in s["notes"])
+    _check_budget(plan, s)
+
+
 def test_budget_below_any_arm_gives_the_cheapest_its_largest_n() -> None:
     catalog = {k: v for k, v in CATALOG.items() if k != "reco_push"}
     plan, s = _run(catalog=catalog, budget=1_000.0)
