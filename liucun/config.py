@@ -374,7 +374,8 @@ max_training_contacts = 300000
 # Plan (and draft messages) in `liucun run`.
 in_run = true
 seed = 0
-# Two-sided level of uplift_lo/uplift_hi and of the evidence an action needs: it is
+# Two-sided level of uplift_lo/uplift_hi and of the evidence an action needs,
+# simultaneous over the catalog's actions (they share one control group): an action is
 # planned for everyone where its measured net effect's lower bound clears zero, only
 # where its targeting held out on past campaigns and the customer's bound clears zero
 # otherwise, and not at all when neither was shown.

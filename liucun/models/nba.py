@@ -16,6 +16,7 @@ the warehouse and makes the budgeted choice). It is fitted on past randomised co
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
@@ -28,7 +29,7 @@ from liucun.errors import LiucunError
 from liucun.models.base import Estimator
 from liucun.models.boosted import FeatureMatrix
 from liucun.models.uplift import BASE_PARAMS, LiftLearner, cross_fit
-from liucun.models.uplift_calibration import Calibration, by_band, calibrate
+from liucun.models.uplift_calibration import Calibration, by_band, calibrate, shrink_level
 
 # What a training row knows besides the customer's features: the contact and its outcomes.
 OUTCOME_COLUMNS = (
@@ -208,8 +209,9 @@ class NextBestAction(Estimator):
         Seeds the uplift model and the cross-fitting.
     confidence
         Two-sided level of ``uplift_lo``/``uplift_hi`` and of the evidence each action
-        needs before it is planned (0.9: an effect is "shown" when its one-sided 95%
-        bound clears zero; 0 turns the bar off: any measured gain counts).
+        needs before it is planned, simultaneous over the catalog's actions (0.9 with
+        four actions: an effect is "shown" when its one-sided 98.75% bound clears zero;
+        0 turns the bar off: any measured gain counts).
 
     How it is fitted, and why:
 
@@ -254,9 +256,16 @@ class NextBestAction(Estimator):
 
     @property
     def z_(self) -> float:
+        """Half-width in standard errors of the intervals, simultaneous over the catalog's
+        actions (Bonferroni): they share one control group, so an unlucky control makes
+        every action look good at once, and the plan acts on whichever looks best."""
         from scipy.stats import norm
 
-        return float(norm.ppf(0.5 + float(self.confidence) / 2))
+        c = float(self.confidence)
+        if c == 0:
+            return 0.0
+        k = max(1, len(getattr(self, "actions_", None) or []))
+        return float(norm.ppf(1.0 - (1.0 - c) / (2 * k)))
 
     def fit(self, rows: pd.DataFrame, on_step: Callable[[str], None] = lambda s: None) -> Self:
         """Learn from past randomised contacts: features plus ``OUTCOME_COLUMNS``."""
@@ -322,7 +331,9 @@ class NextBestAction(Estimator):
                     cal.alpha, w.beta, w.beta_shrunk,
                     ((cal.cov[0][0], 0.0), (0.0, w.cov[1][1])),
                     cal.center, cal.n_treated, cal.n_control, cal.s_min, cal.s_max,
+                    cal.alpha_shrunk,
                 )  # fmt: skip
+            cal = self._level(cal)
             self.calibration_[a] = cal
             contact = cat[a].contact_cost
             net, se = cal.alpha - contact, cal.alpha_se
@@ -340,6 +351,7 @@ class NextBestAction(Estimator):
             self.cost_factor_[a], self.cost_rel_se_[a] = factor, rel
             evidence[a] = {
                 "net_effect": round(net, 4),
+                "net_effect_used": round(cal.predict(np.array([cal.center]))[0] - contact, 4),
                 "lo": round(net - z * se, 4),
                 "hi": round(net + z * se, 4),
                 "se": round(se, 4),
@@ -381,16 +393,25 @@ class NextBestAction(Estimator):
         self._check_fitted()
         self.confidence = confidence
         z = self.z_
-        for a, cal in self.calibration_.items():
+        for a, cal in list(self.calibration_.items()):
+            cal = self.calibration_[a] = self._level(cal)
             contact = self.catalog_[a].contact_cost
             self.status_[a] = judge(cal, contact, z)
             ev = self.training_["evidence"][a]
             ev["lo"] = round(ev["net_effect"] - z * ev["se"], 4)
             ev["hi"] = round(ev["net_effect"] + z * ev["se"], 4)
             ev["detectable"] = round((z + POWER_Z) * ev["se"], 4)
+            used = cal.predict(np.array([cal.center]))[0] - contact
+            ev["net_effect_used"] = round(float(used), 4)
             ev["status"] = self.status_[a]
         self.training_["confidence"] = float(confidence)
         return self
+
+    def _level(self, cal: Calibration) -> Calibration:
+        """The level predictions use: the measured effect shrunk by its noise, or as
+        measured when the evidence bar is off (confidence 0)."""
+        level = cal.alpha if float(self.confidence) == 0 else shrink_level(cal.alpha, cal.alpha_se)
+        return dataclasses.replace(cal, alpha_shrunk=level)
 
     def _held_out_scores(
         self, rows: pd.DataFrame, X: pd.DataFrame, t: np.ndarray

@@ -37,6 +37,9 @@ class Calibration:
     # extrapolate it beyond them, where one model's extreme scores are least checked.
     s_min: float = -np.inf
     s_max: float = np.inf
+    # What predictions use: alpha shrunk towards 0 by its own noise, like the slope. A plan
+    # acts on its largest measured effects, whose noise is more often up than down.
+    alpha_shrunk: float | None = None
 
     @property
     def alpha_se(self) -> float:
@@ -51,7 +54,8 @@ class Calibration:
 
     def predict(self, s: np.ndarray) -> np.ndarray:
         """Expected uplift at scores ``s``."""
-        return self.alpha + self.beta_shrunk * self._d(s)
+        level = self.alpha if self.alpha_shrunk is None else self.alpha_shrunk
+        return level + self.beta_shrunk * self._d(s)
 
     def se(self, s: np.ndarray) -> np.ndarray:
         """Standard error of :meth:`predict` (the fitted slope's variance, not shrunk)."""
@@ -64,6 +68,16 @@ class Calibration:
         d = self._d(s)
         w = np.array([len(d), d.sum()])
         return float(w @ np.asarray(self.cov) @ w)
+
+
+def shrink_level(alpha: float, se: float) -> float:
+    """Positive-part James–Stein shrinkage of an effect towards 0, keeping its sign: at
+    one standard error nothing is kept, at two three quarters."""
+    if not np.isfinite(alpha) or alpha == 0:
+        return 0.0
+    if not np.isfinite(se) or se <= 0:
+        return float(alpha)
+    return float(alpha * max(0.0, 1.0 - (se / alpha) ** 2))
 
 
 def shrink(beta: float, se: float) -> float:
@@ -108,7 +122,10 @@ def calibrate(r: np.ndarray, s: np.ndarray, treated: np.ndarray) -> Calibration:
         beta, cov = 0.0, ((cov[0][0], 0.0), (0.0, 0.0))
     b_se = float(np.sqrt(max(cov[1][1], 0.0)))
     s_min, s_max = (float(q) for q in np.quantile(s, [0.01, 0.99]))
-    return Calibration(alpha, beta, shrink(beta, b_se), cov, center, n_t, n_c, s_min, s_max)
+    a_shrunk = shrink_level(alpha, float(np.sqrt(max(cov[0][0], 0.0))))
+    return Calibration(
+        alpha, beta, shrink(beta, b_se), cov, center, n_t, n_c, s_min, s_max, a_shrunk
+    )
 
 
 def by_band(
@@ -143,4 +160,4 @@ def by_band(
     return out
 
 
-__all__ = ["Calibration", "by_band", "calibrate", "shrink"]
+__all__ = ["Calibration", "by_band", "calibrate", "shrink", "shrink_level"]

@@ -171,3 +171,14 @@ def test_predictions_do_not_extrapolate_the_slope() -> None:
     far = cal.predict(np.array([100.0, cal.s_max]))
     assert far[0] == pytest.approx(far[1])  # a score far out counts as the edge's
     assert cal.s_min < 0 < cal.s_max
+
+
+def test_level_is_shrunk_and_intervals_are_simultaneous(fitted) -> None:
+    model, _ = fitted
+    for a, cal in model.calibration_.items():
+        assert abs(cal.alpha_shrunk) <= abs(cal.alpha) + 1e-12, a
+        assert np.sign(cal.alpha_shrunk) in (0, np.sign(cal.alpha))
+    from scipy.stats import norm
+
+    assert model.z_ == pytest.approx(norm.ppf(1 - 0.1 / (2 * len(model.actions_))))
+    assert model.z_ > norm.ppf(0.95)  # wider than one action's own interval
