@@ -210,8 +210,10 @@ def _parse(
         return parse_number(x)
     if col.kind == "int":
         d = f"CAST({x} AS DOUBLE)" if _is_numeric(ty) else parse_number(x)
-        # NaN, inf or beyond BIGINT: NULL here, quarantined by its check.
-        return f"CASE WHEN abs({d}) < 9.2e18 THEN CAST(round({d}) AS BIGINT) END"
+        # NaN, inf or beyond BIGINT: NULL here, quarantined by its check; a fraction is
+        # quarantined too (a quantity of 2.5 is not rounded to 3), so the cast to BIGINT
+        # of a loaded value is exact.
+        return f"CASE WHEN abs({d}) < 9.2e18 THEN {d} END"
     if col.kind == "enum":
         v = f"NULLIF(lower(trim(CAST({x} AS VARCHAR))), '')"
         if synonyms:
@@ -256,6 +258,8 @@ def _checks(
         if col.kind == "int" and _is_numeric(ty):  # NaN in a float column of quantities
             bad = f"'non-finite {name} ' || {shown}"
             out.append((f"{given} AND NOT isfinite(CAST({x} AS DOUBLE))", bad))
+        if col.kind == "int":
+            out.append((f"{p} <> trunc({p})", f"'non-integer {name} ' || {shown}"))
         out.append((f"{given} AND {p} IS NULL", f"'non-numeric {name} ' || {shown} || {comma}"))
         if col.kind == "float":
             out.append((f"isnan({p}) OR isinf({p})", f"'non-finite {name} ' || {shown}"))
