@@ -126,8 +126,9 @@ def test_deciles(result) -> None:
     assert len(sizes) == len(result.table) and (sizes == 10).all()
     for _, part in d.groupby(["model", "action", "outcome"]):
         assert list(part["decile"]) == list(range(1, 11))
-        # Decile 1 holds the highest predictions.
-        assert part["predicted_mean"].is_monotonic_decreasing
+        # Decile 1 holds the highest predictions (non-increasing up to rounding: a
+        # prediction the evidence flattened to one value differs in the last bits).
+        assert (part["predicted_mean"].diff().dropna() <= 1e-9).all()
         n = part["n_treatment"] + part["n_control"]
         assert n.max() - n.min() <= 1
     top = d[d["decile"] == 1].set_index(["model", "action", "outcome"])["observed_uplift"]
