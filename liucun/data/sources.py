@@ -7,6 +7,7 @@ Every reader leaves a temporary relation with the file's columns plus ``_row``: 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import io
@@ -234,6 +235,72 @@ def _bad_rows_sql(con: duckdb.DuckDBPyConnection, name: str, rows: dict[int, str
     return f"{name}__bad"
 
 
+def _without_bad_quotes(
+    con: duckdb.DuckDBPyConnection, src: Path, opts: list[str], n: int, tmp: list[Path]
+) -> tuple[Path, list[tuple[int, int, str]]] | None:
+    """A copy of ``src`` with the lines the engine rejects for their quoting blanked (a
+    record of ``n`` empty fields, so every later row keeps its number), and (line,
+    record, reason) for each; None when nothing but quoting can be the trouble."""
+    # Every column is read (a count alone would not parse the lines) and thrown away.
+    probe = (
+        f"CREATE OR REPLACE TEMP TABLE _liucun_probe AS SELECT * FROM read_csv("
+        f"{sql_str(str(src))}, {', '.join(opts)}, parallel=false, ignore_errors=true, "
+        "store_rejects=true, rejects_table='_liucun_rejects', "
+        "rejects_scan='_liucun_rejects_scans')"
+    )
+    try:
+        con.execute(probe)
+        found = con.execute(
+            "SELECT line, min(error_type::VARCHAR), min(csv_line) FROM _liucun_rejects "
+            "GROUP BY line ORDER BY line"
+        ).fetchall()
+    except duckdb.Error:
+        return None
+    finally:
+        for t in ("_liucun_probe", "_liucun_rejects", "_liucun_rejects_scans"):
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DROP TABLE IF EXISTS {t}")
+    lines = {int(line): f"{kind.lower()}" for line, kind, _ in found if line and int(line) > 1}
+    texts = {int(line): str(text or "") for line, _, text in found if line}
+    if not lines or len(lines) != len(found):
+        return None  # nothing rejected, or the header itself: not a row's quoting
+    folder = Path(tempfile.mkdtemp(prefix="liucun-read-"))
+    tmp.append(folder)
+    dest = folder / "quotes.txt"
+    delim = opts_delim(opts)
+    bad: list[tuple[int, int, str]] = []
+    record, in_quote = -1, False
+    with (
+        _open_bytes(src) as raw,
+        io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as text,
+        open(dest, "w", encoding="utf-8", newline="") as out,
+    ):
+        for number, line in enumerate(text, start=1):
+            if number == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            if number in lines:
+                end = line[len(line.rstrip("\r\n")) :] or "\n"
+                line = '""' + delim * (n - 1) + end
+            if not in_quote and line.strip("\r\n"):
+                record += 1
+            if number in lines:
+                shown = texts[number].rstrip("\r\n")
+                shown = shown if len(shown) <= 200 else shown[:200] + "…"
+                bad.append((number, max(record, 0), f"unreadable quoting: {shown}"))
+            if line.count('"') % 2:
+                in_quote = not in_quote
+            out.write(line)
+    return dest, bad
+
+
+def opts_delim(opts: list[str]) -> str:
+    """The delimiter a ``read_csv`` option list names."""
+    for o in opts:
+        if o.startswith("delim="):
+            return o[len("delim=") :].strip("'").replace("''", "'")
+    return ","
+
+
 def _read_csv(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -247,6 +314,7 @@ def _read_csv(
     """CSV as written: RFC 4180 quotes, no comments, no sniffing; ragged rows kept and named."""
     codec = _codec(path, encoding)
     src, bad = _text_source(path, codec, tmp)
+    repaired = False
     for attempt in range(3):
         fields, delim = _header(src, sep)
         names = _unique_names(list(columns) if columns else fields)
@@ -280,10 +348,18 @@ def _read_csv(
                 con.execute(sql + ", parallel=false)")
             break
         except duckdb.Error as e:
-            if attempt or src != path or not _is_unicode_error(e):
+            if attempt == 0 and src == path and _is_unicode_error(e):
+                # Invalid UTF-8 somewhere: transcode, marking the lines that do not decode.
+                src, bad = _text_source(path, codec, tmp, force=True)
+                continue
+            # Quotes the engine cannot parse (a value like `"a"b`): those lines are
+            # blanked and quarantined with their text, the rest is read as written.
+            fixed = None if repaired else _without_bad_quotes(con, src, opts, len(names), tmp)
+            if fixed is None:
                 raise
-            # Invalid UTF-8 somewhere: transcode, marking the lines that do not decode.
-            src, bad = _text_source(path, codec, tmp, force=True)
+            src, more = fixed
+            bad = sorted(bad + more)
+            repaired = True
     first = 1 if header and not columns else 0
     rows = {rec + 1 - first: why for _, rec, why in bad if rec + 1 - first >= 1}
     n = len(names)
