@@ -105,26 +105,25 @@ def _print_plan(st: dict, day: object, out_file: Path) -> None:
         f"{st['horizon_days']} days → {out_file}",
         highlight=False,
     )
-    t = RichTable(
-        title=f"evidence from past campaigns (net revenue per contact over "
-        f"{st['outcome_days']} days, contact cost deducted; {st['confidence']:.0%} interval)"
+    console.print(
+        f"evidence from past campaigns: net revenue per contact over {st['outcome_days']} "
+        f"days, contact cost deducted, {st['confidence']:.0%} intervals over all actions; "
+        "slope = realised per predicted uplift on held-out campaigns",
+        highlight=False,
     )
-    for c in ("action", "net effect", "interval", "detectable", "targeting held out",
-              "treated", "control", "used"):  # fmt: skip
-        t.add_column(c, justify="left" if c in ("action", "used") else "right")
-    words = {"proven": "everyone it pays for", "targeted": "where targeting shows a gain",
-             "not_shown": "no (no gain shown)"}  # fmt: skip
+    words = {"proven": "planned wherever it pays", "targeted": "planned where its "
+             "targeting held out", "not_shown": "not planned (no gain shown)"}  # fmt: skip
     for a, e in sorted(st["evidence"].items()):
-        t.add_row(
-            a, _num(e["net_effect"]), _ci(e["lo"], e["hi"]), f"±{_num(e.get('detectable'))}",
-            f"{e['slope']:.2f} ± {e['slope_se']:.2f}", f"{e['treated']:,}",
-            f"{e['control']:,}", words[e["status"]],
-        )  # fmt: skip
-    console.print(t)
+        console.print(
+            f"  {a}: {e['net_effect']:+,.2f} {_ci(e['lo'], e['hi'])}, detectable "
+            f"±{_num(e.get('detectable'))}; slope {e['slope']:.2f} ± {e['slope_se']:.2f}; "
+            f"{e['treated']:,} treated, {e['control']:,} control → {words[e['status']]}",
+            highlight=False,
+        )
     if not st["planned"]:
         err.print(
             "no action showed a gain on past campaigns at this confidence: nothing is worth "
-            "its cost yet. Effects smaller than the 'detectable' column cannot be seen with "
+            "its cost yet. Effects smaller than 'detectable' cannot be seen with "
             "this much history; `liucun campaign size` sizes a test that could show one",
             markup=False,
             highlight=False,
