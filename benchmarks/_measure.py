@@ -31,7 +31,8 @@ SIM_TABLES = ("users", "items", "orders", "order_items", "events", "reviews", "t
 
 
 def simulate_and_ingest(spec: dict[str, Any]) -> dict[str, Any]:
-    """Simulate the shop into ``spec["shop"]``, then ingest it into ``spec["ws"]``."""
+    """Simulate the shop (``spec["scenario"]``'s world, default today's) into
+    ``spec["shop"]``, then ingest it into ``spec["ws"]``."""
     import time
 
     import liucun
@@ -45,6 +46,7 @@ def simulate_and_ingest(spec: dict[str, Any]) -> dict[str, Any]:
         holdout_days=spec["holdout_days"],
         seed=spec["seed"],
         abuse_share=spec.get("abuse_share", 0.01),
+        scenario=spec.get("scenario", "default"),
     )
     sim_s = time.perf_counter() - t0
     t0 = time.perf_counter()

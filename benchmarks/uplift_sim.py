@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import SIM_TABLES, cpu_s, finite, json_clean, peak_mb, write_report
+from _measure import cpu_s, finite, json_clean, peak_mb, simulate_and_ingest, write_report
 from _measure import machine as _machine
 from _measure import run_child as _run_child
 
@@ -80,34 +80,6 @@ SIDE_BY_SIDE = (
 
 
 # -- child steps ---------------------------------------------------------------------------
-def child_shop(spec: dict[str, Any]) -> dict[str, Any]:
-    """Simulate the scenario's shop into ``spec["shop"]`` and ingest it into ``spec["ws"]``."""
-    import liucun
-    from liucun.sim import simulate
-
-    t0 = time.perf_counter()
-    sim = simulate(
-        spec["shop"],
-        users=spec["users"],
-        days=spec["days"],
-        holdout_days=spec["holdout_days"],
-        seed=spec["seed"],
-        scenario=spec["scenario"],
-    )
-    sim_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with liucun.Workspace(spec["ws"]) as ws:
-        for table in SIM_TABLES:
-            ws.ingest(table, Path(spec["shop"]) / f"{table}.parquet")
-    return {
-        "start": sim.start,
-        "simulate_seconds": sim_s,
-        "ingest_seconds": time.perf_counter() - t0,
-        "rows": sim.counts,
-        "peak_mem_mb": peak_mb(),
-    }
-
-
 def _first_test_check(plan: pd.DataFrame, actions: set[str], budget: float) -> dict[str, Any]:
     """Is the plan a valid first test: randomised catalogue arms, a control, in budget?"""
     treated = plan[plan["action"] != "control"]
@@ -536,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child-arg", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        fn = {"shop": child_shop, "plan": child_plan}[args.child]
+        fn = {"shop": simulate_and_ingest, "plan": child_plan}[args.child]
         print(json.dumps(json_clean(fn(json.loads(args.child_arg)))))
         return 0
     if args.quick:
