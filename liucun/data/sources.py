@@ -236,7 +236,12 @@ def _bad_rows_sql(con: duckdb.DuckDBPyConnection, name: str, rows: dict[int, str
 
 
 def _without_bad_quotes(
-    con: duckdb.DuckDBPyConnection, src: Path, opts: list[str], n: int, tmp: list[Path]
+    con: duckdb.DuckDBPyConnection,
+    src: Path,
+    opts: list[str],
+    delim: str,
+    n: int,
+    tmp: list[Path],
 ) -> tuple[Path, list[tuple[int, int, str]]] | None:
     """A copy of ``src`` with the lines the engine rejects for their quoting blanked (a
     record of ``n`` empty fields, so every later row keeps its number), and (line,
@@ -267,7 +272,6 @@ def _without_bad_quotes(
     folder = Path(tempfile.mkdtemp(prefix="liucun-read-"))
     tmp.append(folder)
     dest = folder / "quotes.txt"
-    delim = opts_delim(opts)
     bad: list[tuple[int, int, str]] = []
     record, in_quote = -1, False
     with (
@@ -291,14 +295,6 @@ def _without_bad_quotes(
                 in_quote = not in_quote
             out.write(line)
     return dest, bad
-
-
-def opts_delim(opts: list[str]) -> str:
-    """The delimiter a ``read_csv`` option list names."""
-    for o in opts:
-        if o.startswith("delim="):
-            return o[len("delim=") :].strip("'").replace("''", "'")
-    return ","
 
 
 def _read_csv(
@@ -354,7 +350,9 @@ def _read_csv(
                 continue
             # Quotes the engine cannot parse (a value like `"a"b`): those lines are
             # blanked and quarantined with their text, the rest is read as written.
-            fixed = None if repaired else _without_bad_quotes(con, src, opts, len(names), tmp)
+            fixed = (
+                None if repaired else _without_bad_quotes(con, src, opts, delim, len(names), tmp)
+            )
             if fixed is None:
                 raise
             src, more = fixed

@@ -135,21 +135,6 @@ def residuals(X: pd.DataFrame, y: np.ndarray, seed: int = 0) -> np.ndarray:
     return y - cross_fit({**BASE_PARAMS, "seed": seed}, M, y, rounds=200, folds=3, seed=seed)
 
 
-def horizon_effects(
-    X: pd.DataFrame, t: np.ndarray, y: np.ndarray, seed: int = 0
-) -> dict[str, tuple[float, float]]:
-    """Average effect of each action on ``y`` and its standard error (variance-reduced)."""
-
-    r = residuals(X, y, seed)
-    rc = r[t == "control"]
-    out = {}
-    for a in sorted(set(t) - {"control"}):
-        ra = r[t == a]
-        se = float(np.sqrt(ra.var(ddof=1) / len(ra) + rc.var(ddof=1) / len(rc)))
-        out[str(a)] = (float(ra.mean() - rc.mean()), se)
-    return out
-
-
 def _column(features: pd.DataFrame, name: str, default: float) -> np.ndarray:
     if name not in features:
         return np.full(len(features), default)
@@ -524,7 +509,6 @@ __all__ = [
     "NextBestAction",
     "TooLittleHistory",
     "catalog",
-    "horizon_effects",
     "order_value",
     "residuals",
 ]

@@ -266,6 +266,15 @@ def _cost_margin(
     return float(floor) + margin
 
 
+def _add_context(rows: pd.DataFrame, context: pd.DataFrame | None) -> None:
+    """``p_churn`` and ``segment`` of each planned customer from ``context``, in place."""
+    ctx = context if context is not None else pd.DataFrame(columns=["user_id"])
+    ctx = ctx.drop_duplicates("user_id").set_index("user_id")
+    p_churn = rows["user_id"].map(ctx["p_churn"]) if "p_churn" in ctx else np.nan
+    rows["p_churn"] = pd.Series(p_churn, index=rows.index).astype(float)
+    rows["segment"] = rows["user_id"].map(ctx["segment"]) if "segment" in ctx else None
+
+
 def _explore(
     rng: np.random.Generator,
     free: np.ndarray,
@@ -407,11 +416,7 @@ def plan(
     xi = out.index[out["explore"]]
     out.loc[xi[1::2], "action"] = "control"
     out.loc[out["action"] == "control", "cost"] = 0.0
-    ctx = context if context is not None else pd.DataFrame(columns=["user_id"])
-    ctx = ctx.drop_duplicates("user_id").set_index("user_id")
-    out["p_churn"] = out["user_id"].map(ctx["p_churn"]) if "p_churn" in ctx else np.nan
-    out["p_churn"] = out["p_churn"].astype(float)
-    out["segment"] = out["user_id"].map(ctx["segment"]) if "segment" in ctx else None
+    _add_context(out, context)
     # The runner-up among the actions the customer was allowed (value is −inf elsewhere).
     rest = np.where(allowed, value, -np.inf)[rows].copy()
     rest[np.arange(len(rows)), acts] = -np.inf
@@ -490,11 +495,7 @@ def _first_test(
         seed=int(cfg["seed"]),
     )
     rows = rows.copy()
-    ctx = context if context is not None else pd.DataFrame(columns=["user_id"])
-    ctx = ctx.drop_duplicates("user_id").set_index("user_id")
-    rows["p_churn"] = rows["user_id"].map(ctx["p_churn"]) if "p_churn" in ctx else np.nan
-    rows["p_churn"] = rows["p_churn"].astype(float)
-    rows["segment"] = rows["user_id"].map(ctx["segment"]) if "segment" in ctx else None
+    _add_context(rows, context)
     rows["expected_cost"] = rows["cost"]
     rows["uplift_lo"] = np.nan
     rows["uplift_hi"] = np.nan
