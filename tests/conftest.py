@@ -53,19 +53,3 @@ def simulated_workspace(
         return path
 
     return make
-
-
-def lenient_plan(ws_path: Path) -> None:
-    """Turn the planner's evidence bar off in a small test shop's liucun.toml.
-
-    A shop of a few thousand customers cannot show a campaign's effect at the default
-    90% level, so its plan is empty (tests/test_planning.py checks that); tests of what
-    happens to a plan downstream (API, pipeline, exports) run with any measured gain over
-    the 14-day response window counting.
-    """
-    toml = Path(ws_path) / "liucun.toml"
-    text = toml.read_text(encoding="utf-8")
-    assert "\nconfidence = 0.9\n" in text
-    toml.write_text(
-        text.replace("\nconfidence = 0.9\n", "\nconfidence = 0.0\noutcome_days = 14\n"), "utf-8"
-    )

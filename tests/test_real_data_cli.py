@@ -17,13 +17,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared import run_cli
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner, Result
 
@@ -49,15 +47,7 @@ def liucun(ws: Path, *args: str) -> Result:
     return runner.invoke(app, ["--workspace", str(ws), *args])
 
 
-def liucun_process(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The ``liucun`` command itself, for what only the entry point does (error lines)."""
-    env = {**os.environ, "COLUMNS": "200", "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "liucun.cli", "--workspace", str(ws), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+liucun_process = run_cli  # the entry point itself, for what only it does (error lines)
 
 
 def ok(r: Result) -> Result:

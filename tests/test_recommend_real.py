@@ -8,29 +8,19 @@ no items table: interactions alone must be enough. The file is read from the ins
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared import run_cli
 
 AS_OF = "1998-01-01"
 CUT = int(dt.datetime(1998, 1, 1, tzinfo=dt.UTC).timestamp())
 LINES = 3000
 
 
-def liucun(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it (a wide terminal, so tables are not folded)."""
-    env = {**os.environ, "COLUMNS": "200", "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "liucun.cli", "--workspace", str(ws), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+liucun = run_cli
 
 
 def _inter_file() -> Path:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shared import read_errors
+
 import liucun
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cdnow"
@@ -46,14 +48,6 @@ def test_cdnow_without_header_keeps_repeated_lines(tmp_path: Path) -> None:
         )
 
 
-def _read_errors(ws) -> list[tuple]:
-    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
-    return ws.warehouse.con.execute(
-        "SELECT table_name, row_number, column_name, reason FROM quarantine "
-        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
-    ).fetchall()
-
-
 def test_line_with_bad_bytes_is_quarantined_not_loaded(tmp_path: Path) -> None:
     src = tmp_path / "CDNOW_master.txt"
     src.write_bytes(
@@ -62,7 +56,7 @@ def test_line_with_bad_bytes_is_quarantined_not_loaded(tmp_path: Path) -> None:
     with liucun.Workspace(tmp_path / "ws") as ws:
         [r] = ws.ingest("orders", src, format="cdnow")
         assert (r.read, r.loaded, r.quarantined) == (3, 2, 1)
-        assert _read_errors(ws) == [("orders", 2, "line", "invalid utf-8 byte sequence")]
+        assert read_errors(ws) == [("orders", 2, "line", "invalid utf-8 byte sequence")]
         assert ws.table("orders").order_by("_row").execute()["user_id"].tolist() == [
             "00001",
             "00003",

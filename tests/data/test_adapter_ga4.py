@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from shared import read_errors
 
 import liucun
 
@@ -246,14 +247,6 @@ def test_cli_ingest_prints_the_counts(tmp_path):
     assert "events: read 27 = loaded 14 + updated 0 + duplicates 0 + quarantined 13" in proc.stdout
 
 
-def _read_errors(ws) -> list[tuple]:
-    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
-    return ws.warehouse.con.execute(
-        "SELECT table_name, row_number, column_name, reason FROM quarantine "
-        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
-    ).fetchall()
-
-
 def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path):
     lines = FIXTURE.read_bytes().split(b"\n")
     at = next(i for i, ln in enumerate(lines) if b'"event_name":"view_item"' in ln)
@@ -268,4 +261,4 @@ def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path):
         ]
         assert bad.read == clean.read
         assert (bad.loaded, bad.quarantined) == (clean.loaded - 1, clean.quarantined + 1)
-        assert _read_errors(ws2) == [("events", at + 1, "line", "invalid utf-8 byte sequence")]
+        assert read_errors(ws2) == [("events", at + 1, "line", "invalid utf-8 byte sequence")]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared import read_errors
 
 import liucun
 from liucun.errors import SourceError
@@ -212,14 +213,6 @@ def test_gzipped_and_leading_blank_lines(ws, tmp_path) -> None:
     )
 
 
-def _read_errors(ws) -> list[tuple]:
-    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
-    return ws.warehouse.con.execute(
-        "SELECT table_name, row_number, column_name, reason FROM quarantine "
-        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
-    ).fetchall()
-
-
 @pytest.mark.parametrize(
     ("name", "table", "data"),
     [
@@ -242,6 +235,6 @@ def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path, name, table
     # The bytes would decode as latin-1: only a file said to be UTF-8 has a bad line.
     [r] = ws.ingest(table, src, format="movielens", encoding="utf-8")
     assert (r.read, r.loaded, r.quarantined) == (3, 2, 1)
-    [(t, row, _, why)] = _read_errors(ws)
+    [(t, row, _, why)] = read_errors(ws)
     assert (t, row, why) == (table, 2, "invalid utf-8 byte sequence")
     assert "\ufffd" not in ws.table(table).execute().to_string()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared import read_errors
 
 import liucun
 from liucun.data.adapters.olist import FILES, NO_TEXT
@@ -275,14 +276,6 @@ def test_cli_ingest(tmp_path) -> None:
     assert "orders: read 13 = loaded 13" in proc.stdout
 
 
-def _read_errors(ws) -> list[tuple]:
-    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
-    return ws.warehouse.con.execute(
-        "SELECT table_name, row_number, column_name, reason FROM quarantine "
-        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
-    ).fetchall()
-
-
 def test_row_with_bad_bytes_is_quarantined_not_loaded(ws, copy) -> None:
     products = copy / FILES["products"]
     data = products.read_bytes().split(b"\n")
@@ -291,5 +284,5 @@ def test_row_with_bad_bytes_is_quarantined_not_loaded(ws, copy) -> None:
     res = by_table(ws.ingest("items", products, format="olist"))
     items = res["items"]
     assert items.quarantined == 1 and items.loaded == items.read - 1
-    assert _read_errors(ws) == [("items", 1, None, "invalid utf-8 byte sequence")]
+    assert read_errors(ws) == [("items", 1, None, "invalid utf-8 byte sequence")]
     assert "\ufffd" not in ws.table("items").execute().to_string()

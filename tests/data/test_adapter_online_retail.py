@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared import read_errors
 
 import liucun
 from liucun.data.adapters.online_retail import (
@@ -242,14 +243,6 @@ def test_cli_ingest(tmp_path) -> None:
     assert "order_items: read 27 = loaded 21" in proc.stdout
 
 
-def _read_errors(ws) -> list[tuple]:
-    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
-    return ws.warehouse.con.execute(
-        "SELECT table_name, row_number, column_name, reason FROM quarantine "
-        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
-    ).fetchall()
-
-
 def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path) -> None:
     src = tmp_path / "online_retail_II.csv"
     src.write_bytes(
@@ -261,8 +254,8 @@ def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path) -> None:
     res = {r.table: r for r in ws.ingest("orders", src, format="online_retail")}
     lines = res["order_items"]
     assert (lines.read, lines.loaded, lines.quarantined) == (3, 2, 1)
-    assert ("order_items", 2, None, "invalid utf-8 byte sequence") in _read_errors(ws)
-    assert ("orders", 2, None, "invalid utf-8 byte sequence") in _read_errors(ws)
+    assert ("order_items", 2, None, "invalid utf-8 byte sequence") in read_errors(ws)
+    assert ("orders", 2, None, "invalid utf-8 byte sequence") in read_errors(ws)
     assert sorted(ws.table("orders").execute()["order_id"]) == ["489434", "489436"]
     assert sorted(ws.table("users").execute()["user_id"]) == ["13085", "13087"]
     assert sorted(ws.table("items").execute()["item_id"]) == ["22041", "85048"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared import read_errors
 
 from liucun.errors import LiucunError, SourceError
 
@@ -94,14 +95,6 @@ def test_orders_are_not_a_target(ws) -> None:
         ws.ingest("orders", FIX, format="retailrocket")
 
 
-def _read_errors(ws) -> list[tuple]:
-    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
-    return ws.warehouse.con.execute(
-        "SELECT table_name, row_number, column_name, reason FROM quarantine "
-        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
-    ).fetchall()
-
-
 def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path) -> None:
     src = tmp_path / "events.csv"
     src.write_bytes(
@@ -112,5 +105,5 @@ def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path) -> None:
     )
     res = {r.table: r for r in ws.ingest("events", src, format="retailrocket")}
     assert (res["events"].read, res["events"].loaded, res["events"].quarantined) == (3, 2, 1)
-    assert ("events", 2, "line", "invalid utf-8 byte sequence") in _read_errors(ws)
+    assert ("events", 2, "line", "invalid utf-8 byte sequence") in read_errors(ws)
     assert sorted(ws.table("events").execute()["user_id"]) == ["111016", "257597"]

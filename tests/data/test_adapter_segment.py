@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from shared import read_errors
 
 import liucun
 
@@ -264,14 +265,6 @@ def test_cli_ingest_prints_the_counts(tmp_path):
     assert "orders: read 3 = loaded 2 + updated 0 + duplicates 0 + quarantined 1" in proc.stdout
 
 
-def _read_errors(ws) -> list[tuple]:
-    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
-    return ws.warehouse.con.execute(
-        "SELECT table_name, row_number, column_name, reason FROM quarantine "
-        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
-    ).fetchall()
-
-
 def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path):
     lines = FIXTURE.read_bytes().split(b"\n")
     assert b"Search results" in lines[1]
@@ -284,4 +277,4 @@ def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path):
         bad = {r.table: r for r in ws2.ingest("events", src, format="segment")}["events"]
         assert bad.read == clean.read
         assert (bad.loaded, bad.quarantined) == (clean.loaded - 1, clean.quarantined + 1)
-        assert _read_errors(ws2) == [("events", 2, "line", "invalid utf-8 byte sequence")]
+        assert read_errors(ws2) == [("events", 2, "line", "invalid utf-8 byte sequence")]

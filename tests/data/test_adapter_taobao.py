@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from shared import read_errors
 
 FIX = Path(__file__).parent / "fixtures" / "taobao" / "UserBehavior.csv"
 N_LINES = 21
@@ -114,19 +115,11 @@ def test_cli_ingest(tmp_path) -> None:
     assert "4 events rows quarantined" in proc.stderr
 
 
-def _read_errors(ws) -> list[tuple]:
-    """(table, row, column, reason) of the quarantined rows whose bytes did not decode."""
-    return ws.warehouse.con.execute(
-        "SELECT table_name, row_number, column_name, reason FROM quarantine "
-        "WHERE reason LIKE 'invalid utf-8%' ORDER BY ALL"
-    ).fetchall()
-
-
 def test_line_with_bad_bytes_is_quarantined_not_loaded(ws, tmp_path) -> None:
     src = tmp_path / "UserBehavior.csv"
     src.write_bytes(b"1,10,3,pv,1511544070\n2,1\xff1,3,pv,1511544071\n3,12,6,buy,1511544072\n")
     res = {r.table: r for r in ws.ingest("events", src, format="taobao")}
     assert (res["events"].read, res["events"].loaded, res["events"].quarantined) == (3, 2, 1)
-    assert _read_errors(ws) == [("events", 2, "line", "invalid utf-8 byte sequence")]
+    assert read_errors(ws) == [("events", 2, "line", "invalid utf-8 byte sequence")]
     assert sorted(ws.table("events").execute()["item_id"]) == ["10", "12"]
     assert sorted(ws.table("items").execute()["item_id"]) == ["10", "12"]

@@ -21,8 +21,8 @@ from pathlib import Path
 import ibis
 import pandas as pd
 import pytest
-from conftest import lenient_plan
 from fastapi.testclient import TestClient
+from shared import lenient_plan
 from typer.testing import CliRunner
 
 import liucun
