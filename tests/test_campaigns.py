@@ -379,3 +379,21 @@ def test_cli_campaign_commands(shop: Path, tmp_path: Path) -> None:
     r = runner.invoke(app, ["campaign", "size", "--baseline-rate", "0.1", "--mde", "0.02"])
     assert r.exit_code == 0, r.output
     assert "3,841" in r.output and "minimum detectable effect" in r.output
+
+
+def test_cli_export_of_an_empty_plan_records_nothing_and_succeeds(tmp_path: Path) -> None:
+    """A plan that contacts nobody (no action showed a gain) exports as an empty list."""
+    plan_file = tmp_path / "plan.csv"
+    pd.DataFrame(columns=["user_id", "action", "expected_uplift", "cost"]).to_csv(
+        plan_file, index=False
+    )
+    out = tmp_path / "contacts.csv"
+    r = runner.invoke(
+        app,
+        ["--workspace", str(tmp_path / "ws"), "campaign", "export", str(plan_file), "--out",
+         str(out)],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "nothing recorded" in r.output
+    with liucun.Workspace(tmp_path / "ws") as ws:
+        assert ws.warehouse.count("treatments") == 0

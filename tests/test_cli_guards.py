@@ -56,3 +56,11 @@ def test_as_of_long_after_the_data_is_flagged(ws: Path) -> None:
         msg = stale_as_of(w, dt.date(2027, 1, 1), 90)
     assert msg is not None
     assert "days after the newest data (2024-03-01)" in msg
+
+
+@pytest.mark.parametrize("command", ["plan", "score"])
+def test_as_of_on_an_empty_workspace_is_one_line(tmp_path: Path, command: str) -> None:
+    code, out = run(tmp_path / "empty", command, "--as-of", "2024-04-01", "--out",
+                    str(tmp_path / "o.csv"))  # fmt: skip
+    assert code == 1
+    assert "ingest" in out and "Error" not in out

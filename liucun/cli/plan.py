@@ -269,6 +269,9 @@ def campaign_export(
     console.print(f"wrote {n:,} contacts to {path}", highlight=False)
     if no_record or ws is None:
         return
+    if n == 0:  # an empty plan (nothing shown worth its cost): no campaign to record
+        console.print("nothing recorded: the plan contacts nobody", highlight=False)
+        return
     rec = record_plan(ws, plan, campaign_id)
     res = rec.result
     console.print(

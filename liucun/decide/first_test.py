@@ -364,7 +364,8 @@ def first_test(
         if math.isnan(mde_n):
             raise _fail(
                 f"{a.n_t:,} treated and {a.n_c:,} control customers for {a.name} could not "
-                "detect any change in the purchase rate: raise the budget or max_share"
+                "detect any change in the purchase rate: a test needs a larger budget or "
+                "more customers"
             )
         t_idx, c_idx = blocks[a.name]
         exp = _row_costs(a, aov[t_idx], r_exp)

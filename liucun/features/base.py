@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
+from liucun.errors import LiucunError
+
 DAY_US = 86_400_000_000
+
+
+class NoCustomers(LiucunError, ValueError):
+    """Nothing in the warehouse names a customer (a ValueError too, for callers that
+    treat "no data" as empty)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,9 @@ def known_customers(tables: Mapping[str, ir.Table], as_of: ir.TimestampScalar) -
             b = before(t, as_of)
             parts.append(b.select(user_id=b.user_id, first_seen=b.ts))
     if not parts:
-        raise ValueError("no table with customers")
+        raise NoCustomers(
+            f"no customers as of {as_of}: the warehouse holds no users, orders or events "
+            "(see `liucun ingest`)"
+        )
     allrows = ibis.union(*parts, distinct=False)
     return allrows.group_by("user_id").aggregate(first_seen=allrows.first_seen.min())
