@@ -164,6 +164,18 @@ def order_value(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return amount * np.clip(paid, 0.0, 1.0), amount
 
 
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """Per customer (rows) and action (columns): what :meth:`NextBestAction.predict_all`
+    gives."""
+
+    uplift: pd.DataFrame
+    cost: pd.DataFrame
+    score: pd.DataFrame  # the window model's score the calibration maps
+    lo: pd.DataFrame
+    hi: pd.DataFrame
+
+
 class TooLittleHistory(LiucunError):
     """Past campaigns exist but are too small to learn from."""
 
@@ -463,29 +475,33 @@ class NextBestAction(Estimator):
 
     def predict(self, features: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(expected_uplift, expected cost) per customer (rows) and action (columns)."""
-        self._check_fitted()
-        s, disc = self._scores(self.orders_, features, self.actions_)
-        uplift = {a: self.calibration_[a].predict(s[a].to_numpy()) for a in self.actions_}
-        cost = {
-            a: self.catalog_[a].contact_cost + self.cost_factor_[a] * disc[a].to_numpy()
-            for a in self.actions_
-        }
-        return pd.DataFrame(uplift, index=s.index), pd.DataFrame(cost, index=s.index)
+        p = self.predict_all(features)
+        return p.uplift, p.cost
 
     def predict_interval(
         self, features: pd.DataFrame
     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """(score, lower, upper): each action's held-out score and the uplift interval at
         ``confidence``; the score is what :meth:`total_interval` needs."""
+        p = self.predict_all(features)
+        return p.score, p.lo, p.hi
+
+    def predict_all(self, features: pd.DataFrame) -> Prediction:
+        """Uplift, cost, score and interval from one pass of the uplift model (the plan
+        needs all of them for every customer)."""
         self._check_fitted()
-        s, _ = self._scores(self.orders_, features, self.actions_)
+        s, disc = self._scores(self.orders_, features, self.actions_)
         z = self.z_
-        lo, hi = {}, {}
+        out: dict[str, dict[str, np.ndarray]] = {k: {} for k in ("uplift", "cost", "lo", "hi")}
         for a in self.actions_:
-            cal = self.calibration_[a]
-            mid, se = cal.predict(s[a].to_numpy()), cal.se(s[a].to_numpy())
-            lo[a], hi[a] = mid - z * se, mid + z * se
-        return s, pd.DataFrame(lo, index=s.index), pd.DataFrame(hi, index=s.index)
+            cal, sa = self.calibration_[a], s[a].to_numpy()
+            mid, se = cal.predict(sa), cal.se(sa)
+            out["uplift"][a], out["lo"][a], out["hi"][a] = mid, mid - z * se, mid + z * se
+            out["cost"][a] = (
+                self.catalog_[a].contact_cost + self.cost_factor_[a] * disc[a].to_numpy()
+            )
+        frames = {k: pd.DataFrame(v, index=s.index) for k, v in out.items()}
+        return Prediction(score=s, **frames)
 
     def total_interval(self, scores: Mapping[str, np.ndarray]) -> tuple[float, float, float]:
         """(total, lo, hi) of Σ expected uplift over planned customers, action → scores.
@@ -507,6 +523,7 @@ __all__ = [
     "OUTCOME_COLUMNS",
     "Action",
     "NextBestAction",
+    "Prediction",
     "TooLittleHistory",
     "catalog",
     "order_value",

@@ -354,8 +354,8 @@ def plan(
 
     t0 = time.perf_counter()
     on_step(f"uplift and costs for {len(features):,} customers")
-    uplift, costs = models.predict(features)
-    score, lo, hi = models.predict_interval(features)
+    pred = models.predict_all(features)
+    uplift, costs, score, lo, hi = pred.uplift, pred.cost, pred.score, pred.lo, pred.hi
     allowed, excluded = eligibility(
         features, models.actions_, models.catalog_, recent_map, cfg, risky
     )
