@@ -68,48 +68,6 @@ from {summary["first_order"]} to {summary["last_order"]}</p>
     return path
 
 
-def backtest_report(result: dict[str, Any], path: str | Path) -> Path:
-    """The backtest as JSON (tables as records) or self-contained HTML with its plots."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".json":
-        doc = {
-            "horizon_days": result["horizon_days"],
-            "cutoffs": result["cutoffs"],
-            "summary": result["summary"].to_dict("records"),
-            "per_cutoff": result["per_cutoff"].to_dict("records"),
-            "calibration": {k: v.to_dict("records") for k, v in result["calibration"].items()},
-            "notes": result["notes"],
-        }
-        path.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
-        return path
-    if path.suffix.lower() not in (".html", ".htm"):
-        raise LiucunError(f"{path}: the backtest report is .html or .json")
-    title = f"Backtest, horizon {result['horizon_days']} days"
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in result["notes"])
-    body = (
-        f"<h1>{html.escape(title)}</h1>"
-        f"<p>cutoffs: {html.escape(', '.join(result['cutoffs']))}</p>"
-        "<h2>Mean over cutoffs</h2>"
-        + result["summary"].to_html(index=False, float_format=lambda v: f"{v:.3f}")
-        + "<h2>Calibration of p_churn (last cutoff)</h2>"
-        + calibration_svg(result["calibration"])
-        + "<h2>Churners captured by p_churn rank (last cutoff)</h2>"
-        + lift_svg(result["lift"])
-        + "<h2>Per cutoff</h2>"
-        + result["per_cutoff"].to_html(index=False, float_format=lambda v: f"{v:.3f}")
-        + (f"<ul>{notes}</ul>" if notes else "")
-    )
-    path.write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}</style></head>"
-        f"<body>{body}</body></html>",
-        encoding="utf-8",
-    )
-    return path
-
-
 def churn_section(scores: pd.DataFrame, truth_note: str = "", top: int = 10) -> str:
     """Risk bands and the most valuable high-risk customers with their reasons."""
     bands = scores["risk_band"].value_counts()

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "liucun"
 
 # Bottom to top. A module's layer is that of its longest matching prefix.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("liucun.errors", "liucun.config", "liucun.schema"),
+    ("liucun.errors", "liucun.config", "liucun.schema", "liucun.look"),
     (
         "liucun.warehouse",
         "liucun.migrations",

@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 import liucun
+from liucun.backtests.pages import uplift_report as write_report
 from liucun.backtests.uplift import (
     DECILE_COLUMNS,
     MODELS,
@@ -25,7 +26,6 @@ from liucun.backtests.uplift import (
     TABLE_COLUMNS,
     backtest_uplift,
     split_contacts,
-    write_report,
 )
 from liucun.cli import app
 from liucun.errors import LiucunError

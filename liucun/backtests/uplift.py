@@ -32,12 +32,9 @@ observed uplift in the top decile, and a table by decile.
 from __future__ import annotations
 
 import datetime as dt
-import html
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,7 +42,7 @@ import pandas as pd
 
 from liucun.engines import workspace_tables
 from liucun.errors import LiucunError
-from liucun.evaluate.uplift import auuc, qini_coefficient, qini_curve, qini_svg, uplift_by_decile
+from liucun.evaluate.uplift import auuc, qini_coefficient, qini_curve, uplift_by_decile
 from liucun.models.nba import OUTCOME_COLUMNS
 from liucun.models.uplift import DRLearner, TLearner
 from liucun.tasks import plan as planning
@@ -352,70 +349,6 @@ def backtest_uplift(
     )
 
 
-def write_report(bt: UpliftBacktest, path: str | Path) -> Path:
-    """The backtest as self-contained HTML (tables and a Qini plot per action and
-    outcome), or as JSON when ``path`` ends in ``.json``."""
-
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".html", ".htm", ".json"):
-        raise LiucunError(f"{path}: the uplift backtest report is .html or .json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".json":
-        doc = {
-            "as_of": bt.as_of.isoformat(),
-            "horizon_days": bt.horizon,
-            "window_days": bt.window_days,
-            "first_test_day": bt.first_test_day.isoformat(),
-            "train_campaigns": bt.train_campaigns,
-            "test_campaigns": bt.test_campaigns,
-            "train_contacts": bt.train_contacts,
-            "test_contacts": bt.test_contacts,
-            "outcome": bt.outcome,
-            "table": bt.table.to_dict("records"),
-            "deciles": bt.deciles.to_dict("records"),
-            "notes": bt.notes,
-        }
-        path.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
-        return path
-    e = html.escape
-
-    def frame(df: pd.DataFrame) -> str:
-        return df.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="-")
-
-    title = f"Uplift backtest, horizon {bt.horizon} days"
-    outcomes = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in bt.outcome.items())
-    plots = "".join(
-        f"<h3>{e(action)} · {e(out)}</h3>" + qini_svg(models, title=f"Qini curve, {action}, {out}")
-        for (action, out), models in bt.curves.items()
-    )
-    notes = "".join(f"<li>{e(n)}</li>" for n in bt.notes)
-    body = (
-        f"<h1>{e(title)}</h1>"
-        f"<p>as of {bt.as_of} · trained on {bt.train_contacts:,} contacts of "
-        f"{e(', '.join(bt.train_campaigns))} (outcome windows ending by {bt.first_test_day}) · "
-        f"held out {bt.test_contacts:,} contacts of {e(', '.join(bt.test_campaigns))}</p>"
-        f"<p>Outcomes:</p><ul>{outcomes}</ul>"
-        "<p>Per action: that action's held-out contacts and all held-out control contacts, "
-        "ranked by the model's predicted uplift of the action.</p>"
-        "<h2>Qini and AUUC</h2>"
-        + frame(bt.table)
-        + "<h2>Qini curves</h2>"
-        + plots
-        + "<h2>Observed uplift by predicted-uplift decile</h2>"
-        + frame(bt.deciles)
-        + (f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "")
-    )
-    path.write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}</style></head>"
-        f"<body>{body}</body></html>",
-        encoding="utf-8",
-    )
-    return path
-
-
 __all__ = [
     "DECILE_COLUMNS",
     "MODELS",
@@ -425,5 +358,4 @@ __all__ = [
     "backtest_uplift",
     "evaluate_scores",
     "split_contacts",
-    "write_report",
 ]

@@ -53,10 +53,10 @@ def backtest(
     if kind != "churn":
         raise LiucunError(f"backtest {kind}: expected churn, recs or uplift")
     from liucun.backtests.churn import backtest as run_backtest
+    from liucun.backtests.pages import backtest_report
     from liucun.engines import workspace_tables
     from liucun.evaluate.splits import parse_cutoffs, rolling_cutoffs
     from liucun.features.btyd import order_span
-    from liucun.report import backtest_report
     from liucun.tasks.score import score_config
     from liucun.workspace import check_horizon, parse_as_of
 
@@ -111,7 +111,8 @@ def _backtest_uplift(
 ) -> None:
     from rich import box
 
-    from liucun.backtests.uplift import backtest_uplift, write_report
+    from liucun.backtests.pages import uplift_report
+    from liucun.backtests.uplift import backtest_uplift
     from liucun.workspace import parse_as_of
 
     if out_file and out_file.suffix.lower() not in (".html", ".htm", ".json"):
@@ -154,7 +155,7 @@ def _backtest_uplift(
     for note in bt.notes:
         err.print(f"note: {note}", markup=False, highlight=False)
     if out_file:
-        write_report(bt, out_file)
+        uplift_report(bt, out_file)
         console.print(f"wrote {out_file}")
 
 

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
+from liucun import look
 from liucun.errors import LiucunError
 from liucun.serve.web import charts, views
 from liucun.serve.web.context import OpenPage, OpenRun, PageRoute, SignedIn
@@ -26,6 +27,8 @@ PAGE_SIZE = 50
 MAX_PAGE = 500
 
 _STATIC = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()} if STATIC_DIR.exists() else {}
+# The dashboard's style is the one every page liucun writes shares (liucun/look.css).
+_STATIC["dashboard.css"] = Path(look.__file__).with_name("look.css")
 
 
 @router.get("/static/{name}")
