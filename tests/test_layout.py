@@ -154,3 +154,18 @@ def test_code_modules_are_small(path: Path) -> None:
     lines = len(path.read_text(encoding="utf-8").splitlines())
     is_data = path.parent.name == "data" and path.parent.parent.name in {"sim", "text"}
     assert is_data or lines <= 700, f"{path.relative_to(PACKAGE.parent)}: {lines} lines"
+
+
+def test_spark_tests_carry_the_spark_marker() -> None:
+    """A quick run (-m 'not spark') leaves out every test that starts Spark, by its marker,
+    and no Spark test skips itself when pyspark is missing (it fails, saying what to do)."""
+    tests = Path(__file__).resolve().parent
+    me = Path(__file__).resolve()
+    using = [
+        p for p in tests.rglob("test_*.py") if p != me and "spark_session(" in p.read_text("utf-8")
+    ]
+    assert using, "no test starts Spark: the parity test is gone"
+    for p in using:
+        text = p.read_text("utf-8")
+        assert "pytest.mark.spark" in text, f"{p.name} starts Spark without the spark marker"
+        assert 'importorskip("pyspark"' not in text, f"{p.name} skips silently without pyspark"

@@ -10,6 +10,7 @@ boundaries, a contact rate above 1.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -17,16 +18,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("pyspark", reason="the Spark parity test needs pyspark: pip install '.[spark]'")
-
 import liucun
 from liucun.engines import MISSING, spark_session, spark_tables, workspace_engine, workspace_tables
 from liucun.errors import LiucunError
 from liucun.features import build_features
 from liucun.sim import simulate
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _pyspark_installed() -> None:
+    """Loud, never a silent skip: a quick run leaves these tests out with -m 'not spark'."""
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.fail(
+            "the Spark tests need pyspark and Java 17+: pip install -e '.[spark]', "
+            "or leave them out with: pytest -m 'not spark'"
+        )
+
+
 # pyspark 4.0 calls pandas 3's astype(copy=...) when it hands results over
-pytestmark = pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning")
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning"),
+]
 
 AS_OFS = (dt.date(2024, 3, 1), dt.date(2024, 4, 15))
 RTOL = 1e-9
