@@ -28,11 +28,18 @@ __all__ = [
 # Fixed colours for the names liucun draws; any other name gets a stable one from PALETTE.
 MODEL_COLORS: dict[str, str] = {
     "liucun": "#c0392b",
+    "boosted": "#c0392b",
+    "p_churn": "#c0392b",
+    "planner": "#c0392b",
     "plan": "#c0392b",
     "uplift": "#c0392b",
     "lift": "#c0392b",
     "pareto_nbd": "#1f77b4",
+    "paretonbd": "#1f77b4",
     "bg_nbd": "#2ca02c",
+    "bgnbd": "#2ca02c",
+    "t_learner": "#9467bd",
+    "dr_learner": "#8c564b",
     "recency": "#ff7f0e",
     "rfm": "#9467bd",
     "logistic": "#8c564b",

@@ -19,7 +19,6 @@ each arm to sum to that arm's count so weighted curves stay in the unweighted un
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from liucun.evaluate.plots import HEIGHT, LEFT, PALETTE, PLOT, TICKS, TOP, WIDTH, _x, legend_svg
+from liucun.evaluate.plots import line_chart, unit_axis, value_axis
 
 __all__ = [
     "auuc",
@@ -238,75 +237,20 @@ def true_uplift_gain(true_effect: ArrayLike, score: ArrayLike, fraction: float) 
 def qini_svg(curves: Mapping[str, pd.DataFrame], title: str = "Qini curve") -> str:
     """Qini curves (``qini_curve`` output) as inline SVG, one line per model.
 
-    The y axis spans the curves' range (incremental outcome, not a unit square); each
-    model's random line is dashed grey. Names are escaped.
+    The y axis spans the curves' range (incremental outcome: money or a count, not a unit
+    square) with round ticks written like money (``12.5k``, never ``1.2e+04``); each model
+    keeps its colour from :func:`liucun.look.model_color` and its random line is dashed
+    grey. Names are escaped.
     """
-    e = html.escape
-    pts = {
-        name: [
-            (float(f), float(q))
-            for f, q in zip(c["fraction"], c["qini"], strict=True)
-            if math.isfinite(f) and math.isfinite(q)
-        ]
-        for name, c in curves.items()
-    }
-    rnd = [
-        [(float(f), float(r)) for f, r in zip(c["fraction"], c["random"], strict=True)]
-        for c in curves.values()
-        if "random" in c
-    ]
-    values = [v for series in (*pts.values(), *rnd) for _, v in series if math.isfinite(v)]
-    lo, hi = min([0.0, *values]), max([0.0, *values])
-    if hi - lo <= 0:
-        hi = lo + 1.0
+    pts = {name: _finite_pairs(c["fraction"], c["qini"]) for name, c in curves.items()}
+    rnd = [_finite_pairs(c["fraction"], c["random"]) for c in curves.values() if "random" in c]
+    values = [v for series in (*pts.values(), *rnd) for _, v in series]
+    x = unit_axis("share of customers (by uplift score)")
+    y = value_axis("incremental outcome", values)
+    return line_chart(pts, title, x, y, references={"random": rnd})
 
-    def y_px(v: float) -> float:
-        return TOP + (1 - (v - lo) / (hi - lo)) * PLOT
 
-    bottom, right = TOP + PLOT, LEFT + PLOT
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11" role="img">',
-        f"<title>{e(title)}</title>",
-        f'<rect x="{LEFT}" y="{TOP}" width="{PLOT}" height="{PLOT}" fill="white" stroke="#999"/>',
-    ]
-    for t in TICKS:
-        x, y = _x(t), y_px(lo + t * (hi - lo))
-        parts += [
-            f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{bottom}" stroke="#eee"/>',
-            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="#eee"/>',
-            f'<line x1="{x:.1f}" y1="{bottom}" x2="{x:.1f}" y2="{bottom + 4}" stroke="#333"/>',
-            f'<line x1="{LEFT - 4}" y1="{y:.1f}" x2="{LEFT}" y2="{y:.1f}" stroke="#333"/>',
-            f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{t:.1f}</text>',
-            f'<text x="{LEFT - 7}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{lo + t * (hi - lo):.3g}</text>",
-        ]
-    if lo < 0 < hi:
-        z = y_px(0.0)
-        parts.append(f'<line x1="{LEFT}" y1="{z:.1f}" x2="{right}" y2="{z:.1f}" stroke="#bbb"/>')
-    parts += [
-        f'<text x="{LEFT + PLOT / 2}" y="{bottom + 34}" text-anchor="middle">'
-        f"{e('share of customers (by uplift score)')}</text>",
-        f'<text x="14" y="{TOP + PLOT / 2}" text-anchor="middle" '
-        f'transform="rotate(-90 14 {TOP + PLOT / 2})">incremental outcome</text>',
-    ]
-    for series in rnd:
-        coords = " ".join(
-            f"{_x(x):.1f},{y_px(v):.1f}" for x, v in series if math.isfinite(x) and math.isfinite(v)
-        )
-        if coords:
-            parts.append(
-                f'<polyline points="{coords}" fill="none" stroke="#777" stroke-dasharray="4 3"/>'
-            )
-    legend = [("random", "#777", True)]
-    for i, (name, series) in enumerate(pts.items()):
-        color = PALETTE[i % len(PALETTE)]
-        legend.append((name, color, False))
-        coords = " ".join(f"{_x(x):.1f},{y_px(v):.1f}" for x, v in series)
-        if coords:
-            parts.append(
-                f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2"/>'
-            )
-    parts += legend_svg(legend)
-    parts.append("</svg>")
-    return "\n".join(parts)
+def _finite_pairs(xs: pd.Series, ys: pd.Series) -> list[tuple[float, float]]:
+    """(x, y) pairs of a curve, rows with a missing or infinite value dropped."""
+    pairs = zip(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), strict=True)
+    return [(float(a), float(b)) for a, b in pairs if math.isfinite(a) and math.isfinite(b)]
