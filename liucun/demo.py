@@ -88,7 +88,7 @@ def run_demo(
         run_dir / "report.html",
         f"liucun demo — simulated shop (seed {seed})",
         summary,
-        daily["n"],
+        daily.set_index("day")["n"],
         [
             f"simulated data: {sim_dir}",
             f"ground truth (never read by models): {sim_dir / 'truth'}",
@@ -101,6 +101,34 @@ def run_demo(
     )
     summary["churn_check"] = check
     return DemoResult(run_id, sim_dir, sim_dir / "truth", run_dir, report, results, summary)
+
+
+def closing_lines(
+    r: DemoResult, workspace: Path, command: str = "liucun", url: str = "http://127.0.0.1:8000"
+) -> list[str]:
+    """The demo's last lines: where everything is and what to do next.
+
+    A new user ends the demo knowing where the report is, that the workspace is a folder
+    ``ls`` hides (``.liucun``), and the three commands that come next. ``command`` is how
+    they call liucun on this workspace (with ``--workspace`` when it is not the default).
+    """
+    ws = Path(workspace).resolve()
+    hidden = (
+        " (a hidden folder: its name starts with a dot, so `ls` does not show it; `ls -a` does)"
+        if ws.name.startswith(".")
+        else ""
+    )
+    return [
+        f"run {r.run_id}: report {Path(r.report).resolve()}",
+        f"workspace {ws}{hidden}",
+        f"  simulated shop {Path(r.sim_dir).resolve()}; its ground truth "
+        f"{Path(r.truth_dir).resolve()} (never ingested)",
+        "next steps:",
+        f"  1. open the report in a browser: {Path(r.report).resolve().as_uri()}",
+        f"  2. create a key for the REST API: {command} apikey create my-shop",
+        f"  3. start the dashboard and the API: {command} serve, then open {url} "
+        f"(API docs at {url}/docs)",
+    ]
 
 
 def plan_check(plan: pd.DataFrame, scores: pd.DataFrame, sim_dir: Path, plan_cfg: dict) -> str:
