@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table as RichTable
 
-from liucun.cli._common import AsOf, console, err, open_workspace
+from liucun.cli._common import MISSING, AsOf, console, err, missing, num, open_workspace
+from liucun.look import percent, points
 
 campaign_app = typer.Typer(
     help="Past campaigns (read-outs), test sizes and plan exports.", no_args_is_help=True
@@ -90,7 +91,7 @@ def _print_plan(st: dict, day: object, out_file: Path) -> None:
         console.print(
             f"first test as of {day} (no randomised campaign history to plan from: "
             f"{st['why']}): {st['planned']:,} customers ({mix}) and {st['control']:,} "
-            f"control; expected cost {st['spend']:,.2f} of {st['budget']:,.2f} → {out_file}",
+            f"control; expected cost {num(st['spend'])} of {num(st['budget'])} → {out_file}",
             highlight=False,
         )
         for note in st.get("test", {}).get("notes", []):
@@ -99,9 +100,9 @@ def _print_plan(st: dict, day: object, out_file: Path) -> None:
     console.print(
         f"plan as of {day}: {st['planned']:,} customers ({mix}) and {st['control']:,} held "
         f"out as control ({st['explore']:,} rows exploring); expected cost "
-        f"{st['spend']:,.2f} of {st['budget']:,.2f} (margin {st['cost_margin']:.0%}); "
-        f"expected uplift {st['expected_uplift']:,.2f} "
-        f"[{st['expected_uplift_lo']:,.2f}, {st['expected_uplift_hi']:,.2f}] over "
+        f"{num(st['spend'])} of {num(st['budget'])} (margin {percent(st['cost_margin'], 0)}); "
+        f"expected uplift {num(st['expected_uplift'])} "
+        f"[{num(st['expected_uplift_lo'])}, {num(st['expected_uplift_hi'])}] over "
         f"{st['horizon_days']} days → {out_file}",
         highlight=False,
     )
@@ -115,8 +116,8 @@ def _print_plan(st: dict, day: object, out_file: Path) -> None:
              "targeting held out", "not_shown": "not planned (no gain shown)"}  # fmt: skip
     for a, e in sorted(st["evidence"].items()):
         console.print(
-            f"  {a}: {e['net_effect']:+,.2f} {_ci(e['lo'], e['hi'])}, detectable "
-            f"±{_num(e.get('detectable'))}; slope {e['slope']:.2f} ± {e['slope_se']:.2f}; "
+            f"  {a}: {num(e['net_effect'], '+,.2f')} {_ci(e['lo'], e['hi'])}, detectable "
+            f"±{num(e.get('detectable'))}; slope {num(e['slope'])} ± {num(e['slope_se'])}; "
             f"{e['treated']:,} treated, {e['control']:,} control → {words[e['status']]}",
             highlight=False,
         )
@@ -130,14 +131,8 @@ def _print_plan(st: dict, day: object, out_file: Path) -> None:
         )
 
 
-def _num(v: object, spec: str = ",.2f") -> str:
-    if v is None or (isinstance(v, float) and v != v):
-        return "-"
-    return format(v, spec)
-
-
 def _ci(lo: object, hi: object) -> str:
-    return f"[{_num(lo, ',.1f')}, {_num(hi, ',.1f')}]"
+    return f"[{num(lo, ',.1f')}, {num(hi, ',.1f')}]"
 
 
 @campaign_app.command("readout")
@@ -176,17 +171,19 @@ def campaign_readout(
         t.add_row(label, *[cell(v) for v in rows.values()], end_section=end)
 
     line("customers treated / control", lambda v: f"{v['n_treatment']:,} / {v['n_control']:,}")
-    line("conversion lift (points)", lambda v: _num(v["conversion_lift"] * 100, "+.1f"))
-    line("  p-value", lambda v: _num(v["conversion_p_value"], ".3f"), end=True)
-    line("revenue lift per customer", lambda v: _num(v["lift"], "+,.2f"))
+    # A difference of two conversion rates is in percentage points; ROI is a percentage
+    # (the dashboard and the report write both the same way, through liucun.look).
+    line("conversion lift", lambda v: points(v["conversion_lift"], 1))
+    line("  p-value", lambda v: num(v["conversion_p_value"], ".3f"), end=True)
+    line("revenue lift per customer", lambda v: num(v["lift"], "+,.2f"))
     line(f"  {level} CI", lambda v: _ci(v["ci_low"], v["ci_high"]))
-    line("  p-value", lambda v: _num(v["p_value"], ".3f"), end=True)
-    line("CUPED lift per customer", lambda v: _num(v["cuped_lift"], "+,.2f"))
+    line("  p-value", lambda v: num(v["p_value"], ".3f"), end=True)
+    line("CUPED lift per customer", lambda v: num(v["cuped_lift"], "+,.2f"))
     line(f"  {level} CI", lambda v: _ci(v["cuped_ci_low"], v["cuped_ci_high"]))
-    line("  variance reduction", lambda v: _num(v["cuped_variance_reduction"], ".0%"), end=True)
-    line("incremental revenue", lambda v: _num(v["incremental_revenue"], "+,.2f"))
-    line("cost (contacts + discounts)", lambda v: _num(v["cost"]))
-    line("ROI", lambda v: _num(v["roi"], "+,.0%"))
+    line("  variance reduction", lambda v: percent(v["cuped_variance_reduction"], 0), end=True)
+    line("incremental revenue", lambda v: num(v["incremental_revenue"], "+,.2f"))
+    line("cost (contacts + discounts)", lambda v: num(v["cost"]))
+    line("ROI", lambda v: percent(v["roi"]))
     console.print(t)
     console.print(r.window_line, highlight=False)
     for note in r.notes:
@@ -305,13 +302,21 @@ def campaign_size(
     from liucun.tasks.campaigns import plan_size
 
     s = plan_size(baseline_rate, mde, alpha, power, control_share, n)
+    # --mde is a change of the conversion rate: percentage points (pp), not a percentage.
     console.print(
-        f"to detect {mde:+.2%} on a {baseline_rate:.2%} baseline (alpha {alpha}, power "
-        f"{power:.0%}, control share {control_share:.0%}): treatment {s['n_treatment']:,}, "
-        f"control {s['n_control']:,}, total {s['n_total']:,}",
+        f"to detect {points(mde)} on a {percent(baseline_rate, 2)} baseline (alpha {alpha}, "
+        f"power {percent(power, 0)}, control share {percent(control_share, 0)}): treatment "
+        f"{s['n_treatment']:,}, control {s['n_control']:,}, total {s['n_total']:,}",
         highlight=False,
     )
     console.print(
-        f"with {s['n']:,} customers the minimum detectable effect is {_num(s['mde_at_n'], '+.2%')}",
+        f"with {s['n']:,} customers the minimum detectable effect is {points(s['mde_at_n'])} "
+        f"(from a {percent(baseline_rate, 2)} to a "
+        f"{_rate_after(baseline_rate, s['mde_at_n'])} conversion rate)",
         highlight=False,
     )
+
+
+def _rate_after(baseline: float, change: object) -> str:
+    """The conversion rate a change of ``change`` points leads to ("–" when unknown)."""
+    return MISSING if missing(change) else percent(baseline + float(change), 2)  # type: ignore[arg-type]

@@ -8,8 +8,19 @@ from typing import Annotated
 import typer
 from rich.table import Table as RichTable
 
-from liucun.cli._common import AsOf, console, err, fmt, open_workspace, show_or_write
+from liucun.cli._common import (
+    MISSING,
+    AsOf,
+    console,
+    err,
+    fmt,
+    missing,
+    num,
+    open_workspace,
+    show_or_write,
+)
 from liucun.errors import LiucunError
+from liucun.look import count, percent
 
 
 def run_cmd(
@@ -24,7 +35,7 @@ def run_cmd(
     console.print(
         f"run {r.run_id} as of {r.as_of}: {r.stats['customers']:,} customers, "
         f"{r.stats['features']} features, {r.stats['segments']} segments, "
-        f"{r.stats['clusters']} clusters (silhouette {r.stats['silhouette']:.2f}), "
+        f"{r.stats['clusters']} clusters (silhouette {num(r.stats['silhouette'])}), "
         f"{r.stats['high_risk']:,} high / {r.stats['medium_risk']:,} medium churn risk "
         f"({r.stats['score_mode']} models)"
     )
@@ -72,24 +83,25 @@ def segments(
     for c in ("segment", *shown[1:]):
         t.add_column(c.replace("_", " "), justify="left" if c == "segment" else "right")
     for row in table[shown].itertuples(index=False):
-        t.add_row(
-            *[
-                f"{v:.1%}"
-                if k == "revenue_share"
-                else (
-                    f"{v:,.1f}"
-                    if isinstance(v, float)
-                    else f"{v:,}"
-                    if isinstance(v, int)
-                    else str(v)
-                )
-                for k, v in zip(shown, row, strict=True)
-            ]
-        )
+        t.add_row(*[_segment_cell(k, v) for k, v in zip(shown, row, strict=True)])
     console.print(t)
     if "suggested_play" in table.columns:
         for seg_name, play in zip(table["segment"], table["suggested_play"], strict=True):
             console.print(f"[bold]{seg_name}[/bold]: {play}", highlight=False)
+
+
+def _segment_cell(column: str, v: object) -> str:
+    """One cell of the segments table: a segment without orders (Prospect) has no
+    recency or average, shown as "–" rather than "nan"."""
+    if missing(v):
+        return MISSING
+    if column == "revenue_share":
+        return percent(v)
+    if isinstance(v, float):
+        return f"{v:,.1f}"
+    if isinstance(v, int):
+        return count(v)
+    return str(v)
 
 
 def profile(
@@ -176,10 +188,10 @@ def alerts(
         for _, r in a.alerts.head(limit).iterrows():
             t.add_row(
                 r["user_id"],
-                f"{r['p_churn']:.2f}",
-                f"{r['value_at_risk']:,.2f}",
-                str(r["segment"]),
-                str(r["reasons"]),
+                num(r["p_churn"]),
+                num(r["value_at_risk"]),
+                fmt(r["segment"]),
+                fmt(r["reasons"]),
             )
         console.print(t)
     for _, r in a.drift.iterrows():
@@ -232,7 +244,8 @@ def risk_cmd(
         sv = st["supervised"]
         console.print(
             f"supervised (labels on {sv['labelled']:,} accounts, {sv['positives']:,} positive): "
-            f"cross-fitted ROC-AUC {sv['cv_roc_auc']:.3f}, PR-AUC {sv['cv_pr_auc']:.3f}",
+            f"cross-fitted ROC-AUC {num(sv['cv_roc_auc'], '.3f')}, "
+            f"PR-AUC {num(sv['cv_pr_auc'], '.3f')}",
             highlight=False,
         )
     show_or_write(r.scores[OUTPUT_COLUMNS], None, "riskiest accounts", limit)

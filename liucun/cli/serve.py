@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,8 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Simulation seed.")] = 7,
 ) -> None:
     """Simulate a shop into the workspace, load it, run every stage, write a report."""
-    from liucun.demo import run_demo
+    from liucun.demo import closing_lines, run_demo
+    from liucun.workspace import DEFAULT_WORKSPACE
 
     ws = open_workspace()
     with err.status("starting") as status:
@@ -33,8 +35,11 @@ def demo(
     )
     if s.get("churn_check"):
         console.print(s["churn_check"], highlight=False)
-    console.print(f"run {r.run_id}: report {r.report}")
-    console.print(f"workspace {ws.path} · simulated files {r.sim_dir} · truth {r.truth_dir}")
+    # The way back to this workspace: the default needs no --workspace.
+    default = ws.path.resolve() == Path(DEFAULT_WORKSPACE).resolve()
+    command = "liucun" if default else f"liucun --workspace {shlex.quote(str(ws.path.resolve()))}"
+    for line in closing_lines(r, ws.path, command, "http://127.0.0.1:8000"):
+        console.print(line, markup=False, highlight=False)
 
 
 def serve(

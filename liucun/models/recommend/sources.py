@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from liucun.models.recommend.data import Interactions
 
@@ -83,9 +86,16 @@ class ItemKNN(Source):
 class _Factors(Source):
     """Matrix factorisation: fitted users keep their factors; others get a least-squares fit."""
 
-    def _fit_model(self, model: object, data: Interactions) -> None:
-        model.fit(self._prepare(data.matrix), show_progress=False)  # type: ignore[attr-defined]
-        uf, itf = model.user_factors, model.item_factors  # type: ignore[attr-defined]
+    def _fit_model(self, make: Callable[[], Any], data: Interactions) -> None:
+        # implicit parallelises over users itself; BLAS threads on top of its threads
+        # oversubscribe the cores, which is why its ALS warns ("OpenBLAS is configured to
+        # use N threads...", checked when the model is built) in the middle of `liucun
+        # demo`. One BLAS thread while it is built and fitted is what the warning asks
+        # for, and leaves it no cause.
+        with threadpool_limits(1, "blas"):
+            model = make()
+            model.fit(self._prepare(data.matrix), show_progress=False)
+        uf, itf = model.user_factors, model.item_factors
         self.user_factors_ = np.asarray(getattr(uf, "to_numpy", lambda: uf)(), dtype=np.float32)
         self.item_factors_ = np.asarray(getattr(itf, "to_numpy", lambda: itf)(), dtype=np.float32)
 
@@ -125,15 +135,17 @@ class ALS(_Factors):
     def fit(self, data: Interactions) -> ALS:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        model = AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=self.regularization,
-            alpha=self.alpha,
-            iterations=self.iterations,
-            random_state=self.seed,
-            num_threads=_threads(),
+        self._fit_model(
+            lambda: AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.seed,
+                num_threads=_threads(),
+            ),
+            data,
         )
-        self._fit_model(model, data)
         return self
 
 
@@ -152,17 +164,19 @@ class BPR(_Factors):
     def fit(self, data: Interactions) -> BPR:
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        model = BayesianPersonalizedRanking(
-            factors=self.factors,
-            learning_rate=self.learning_rate,
-            regularization=self.regularization,
-            iterations=self.iterations,
-            random_state=self.seed,
-            # Several threads update the factors without locks (hogwild): results then
-            # vary run to run. One thread keeps recommendations reproducible.
-            num_threads=1,
+        self._fit_model(
+            lambda: BayesianPersonalizedRanking(
+                factors=self.factors,
+                learning_rate=self.learning_rate,
+                regularization=self.regularization,
+                iterations=self.iterations,
+                random_state=self.seed,
+                # Several threads update the factors without locks (hogwild): results then
+                # vary run to run. One thread keeps recommendations reproducible.
+                num_threads=1,
+            ),
+            data,
         )
-        self._fit_model(model, data)
         # implicit appends a bias column to the item factors and a 1 to the user factors.
         return self
 
