@@ -4,6 +4,7 @@ the path because of ``tests/conftest.py``)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,17 @@ def lenient_plan(ws_path: Path) -> None:
     toml.write_text(
         text.replace("\nconfidence = 0.9\n", "\nconfidence = 0.0\noutcome_days = 14\n"), "utf-8"
     )
+
+
+def split_reason_text(text: str) -> list[str]:
+    """The reasons in a run's text, independently of liucun's own splitter: pieces between
+    ";" glued back while a bracket is open ("unusual behaviour (top 0.5%; discounts /
+    (paid + discounts): 1)" is one reason)."""
+    out = [""]
+    for i, piece in enumerate(re.split(r"([;；])", str(text))):
+        is_open = len(re.findall(r"[(（\[]", out[-1])) > len(re.findall(r"[)）\]]", out[-1]))
+        if i % 2 and not is_open:
+            out.append("")
+        else:
+            out[-1] += piece
+    return [x.strip() for x in out if x.strip()]

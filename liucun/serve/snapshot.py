@@ -63,10 +63,34 @@ def _row(df: pd.DataFrame, user_id: str) -> dict[str, Any]:
     return {k: json_value(v) for k, v in df.loc[user_id].items()}
 
 
+# Brackets a reason may hold a ";" inside: "unusual behaviour (top 0.1%; orders 4× ...)".
+_OPEN = "([{（［｛【〔《〈「『"
+_CLOSE = ")]}）］｝】〕》〉」』"
+_SEPARATORS = ";；"
+
+
 def split_reasons(text: Any) -> list[str]:
-    """A run's "; "-joined reasons as a list (empty for none)."""
+    """A run's "; "-joined reasons as a list (empty for none), split only at a ";" (or a
+    full-width "；") outside every bracket, so a reason that itself holds one stays whole.
+
+    The one place reasons are split, so the API and every dashboard page agree.
+    An unmatched closing bracket is ignored; an unclosed one keeps the rest together."""
     text = json_value(text)
-    return [x.strip() for x in str(text or "").split("; ") if x.strip()]
+    if not text:
+        return []
+    parts: list[str] = []
+    depth, start = 0, 0
+    s = str(text)
+    for i, ch in enumerate(s):
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(depth - 1, 0)
+        elif ch in _SEPARATORS and depth == 0:
+            parts.append(s[start:i])
+            start = i + 1
+    parts.append(s[start:])
+    return [p.strip() for p in parts if p.strip()]
 
 
 @dataclass

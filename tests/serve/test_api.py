@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from shared import lenient_plan
+from shared import lenient_plan, split_reason_text
 from typer.testing import CliRunner
 
 import liucun
@@ -187,10 +187,6 @@ def _risk(shop: tuple[Path, str]) -> pd.DataFrame:
     return risk.sort_values(["risk_score", "user_id"], ascending=[False, True], kind="stable")
 
 
-def _reasons(text: str) -> list[str]:
-    return [x for x in str(text).split("; ") if x]
-
-
 def test_risk_needs_a_key(client: TestClient) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}):
         r = client.get("/api/risk", headers=headers)
@@ -212,7 +208,10 @@ def test_risk(client: TestClient, auth: dict[str, str], shop: tuple[Path, str]) 
     top = risk.iloc[0]
     assert rows[0]["risk_score"] == pytest.approx(top["risk_score"])
     assert rows[0]["risk_band"] == top["risk_band"] == "high"
-    assert rows[0]["risk_reasons"] == _reasons(top["risk_reasons"]) and rows[0]["risk_reasons"]
+    assert (
+        rows[0]["risk_reasons"] == split_reason_text(top["risk_reasons"])
+        and rows[0]["risk_reasons"]
+    )
     assert rows[0]["rule_score"] == pytest.approx(top["rule_score"])
     assert rows[0]["anomaly"] == pytest.approx(top["anomaly"])
     # The default limit, and paging with offset.
@@ -244,7 +243,7 @@ def test_customer_fraud_risk(
         assert p["fraud_risk"] == {
             "risk_score": pytest.approx(row["risk_score"]),
             "risk_band": row["risk_band"],
-            "risk_reasons": _reasons(row["risk_reasons"]),
+            "risk_reasons": split_reason_text(row["risk_reasons"]),
         }
         assert p["risk_band"] == scores.loc[row["user_id"], "risk_band"]
 

@@ -3,8 +3,11 @@
 The real app (``liucun.serve.app.create_app``) is served by uvicorn in a background
 thread on 127.0.0.1 over a simulated shop after one daily run. Every page must load with
 no console error, no failed request and nothing fetched from another origin (the
-dashboard works offline), and every chart must be drawn. Screenshots of each page go to
-``tests/artifacts/screenshots/`` (git-ignored) for a human to look at.
+dashboard works offline), every chart must be drawn (a model in its own colour), and no
+page may scroll sideways in a 1280×800 window, nor may the pages of a wide shop (long
+ids and action names, three years of cohorts: the hand-made run of
+``test_dashboard_look``). Screenshots of each page go to ``tests/artifacts/screenshots/``
+(git-ignored) for a human to look at.
 
 Playwright's own browser download is never used: CI installs Debian's ``chromium``
 (``.ci/run``); without it the module is skipped.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import re
 import socket
 import threading
@@ -39,6 +43,7 @@ from liucun.serve import i18n  # noqa: E402
 TABLES = ("users", "items", "orders", "order_items", "events", "reviews", "treatments")
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 CJK = re.compile(r"[\u4e00-\u9fff]")
+VIEWPORT = {"width": 1280, "height": 800}
 # Pages and whether they must show at least one chart.
 PAGES = {
     "overview": ("/", True),
@@ -72,6 +77,15 @@ CHARTS_JS = """() => {
   return {canvases, svgs, declared};
 }"""
 
+# How wide the page is: wider than the window means a sideways scroll bar.
+PAGE_WIDTH_JS = "() => document.documentElement.scrollWidth"
+
+# The colours Chart.js drew each chart's datasets in, by canvas id.
+CHART_COLOURS_JS = """() => Object.fromEntries([...document.querySelectorAll('canvas')].map(c => {
+  const chart = window.Chart && window.Chart.getChart(c);
+  return [c.id, chart ? chart.data.datasets.map(d => [d.borderColor, d.backgroundColor]) : null];
+}))"""
+
 ALL_DRAWN_JS = """() => {
   const cs = [...document.querySelectorAll('canvas')];
   return cs.every(c => {
@@ -89,21 +103,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def served(simulated_workspace: Callable[..., Path]) -> Iterator[dict[str, Any]]:
-    """The real app on 127.0.0.1 over a simulated shop after one run, and a key."""
+@contextlib.contextmanager
+def _serve(path: Path) -> Iterator[str]:
+    """The real app on 127.0.0.1 over the workspace at ``path``: its URL."""
     import uvicorn
 
-    from liucun.pipeline.run import run
     from liucun.serve.app import create_app
-    from liucun.serve.keys import KeyStore
-
-    start = dt.date(2024, 1, 1)
-    days = 300
-    path = simulated_workspace(TABLES, users=1500, days=days, holdout_days=0, seed=11, start=start)
-    with liucun.Workspace(path) as ws:
-        res = run(ws, start + dt.timedelta(days=days))
-    key = KeyStore(path).create("browser")
 
     port = _free_port()
     config = uvicorn.Config(create_app(path), host="127.0.0.1", port=port, log_level="warning")
@@ -115,10 +120,41 @@ def served(simulated_workspace: Callable[..., Path]) -> Iterator[dict[str, Any]]
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     try:
-        yield {"url": f"http://127.0.0.1:{port}", "key": key, "ws": path, "run_id": res.run_id}
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(simulated_workspace: Callable[..., Path]) -> Iterator[dict[str, Any]]:
+    """The real app on 127.0.0.1 over a simulated shop after one run, and a key."""
+    from liucun.pipeline.run import run
+    from liucun.serve.keys import KeyStore
+
+    start = dt.date(2024, 1, 1)
+    days = 300
+    path = simulated_workspace(TABLES, users=1500, days=days, holdout_days=0, seed=11, start=start)
+    with liucun.Workspace(path) as ws:
+        res = run(ws, start + dt.timedelta(days=days))
+    key = KeyStore(path).create("browser")
+    with _serve(path) as url:
+        yield {"url": url, "key": key, "ws": path, "run_id": res.run_id}
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The app over the hand-made run of a wide shop (tests/serve/test_dashboard_look.py)."""
+    from test_dashboard_look import PAGES as WIDE_PAGES
+    from test_dashboard_look import write_run
+
+    from liucun.serve.keys import KeyStore
+
+    path = tmp_path_factory.mktemp("wide") / "ws"
+    write_run(path)
+    key = KeyStore(path).create("browser")
+    with _serve(path) as url:
+        yield {"url": url, "key": key, "pages": WIDE_PAGES}
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +192,7 @@ class Problems(list):
 @pytest.fixture
 def anonymous(browser: Any, served: dict[str, Any]) -> Iterator[tuple[Any, Problems]]:
     """A fresh page with no key, and the problems it runs into."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    ctx = browser.new_context(viewport=VIEWPORT, locale="en-US")
     problems = Problems()
     page = problems.watch(ctx.new_page(), served["url"])
     try:
@@ -168,7 +204,7 @@ def anonymous(browser: Any, served: dict[str, Any]) -> Iterator[tuple[Any, Probl
 @pytest.fixture
 def signed_in(browser: Any, served: dict[str, Any]) -> Iterator[tuple[Any, Problems]]:
     """A fresh page holding the ``liucun_key`` cookie, as ``/login`` sets it."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    ctx = browser.new_context(viewport=VIEWPORT, locale="en-US")
     ctx.add_cookies(
         [{"name": "liucun_key", "value": served["key"], "url": served["url"], "httpOnly": True}]
     )
@@ -184,6 +220,37 @@ def _open(page: Any, url: str) -> Any:
     resp = page.goto(url, wait_until="load")
     assert resp is not None and resp.status == 200, (url, resp and resp.status)
     return resp
+
+
+def _no_sideways_scroll(page: Any, name: str) -> None:
+    """The page fits the window's width: nothing pushes it past 1280 px (a wide table
+    scrolls inside its own box)."""
+    width = page.evaluate(PAGE_WIDTH_JS)
+    assert width <= VIEWPORT["width"], f"{name}: the page is {width}px wide"
+
+
+def _chart_colours(page: Any) -> None:
+    """Every colour the page's chart data names (a model's, from liucun.look) is the one
+    Chart.js drew: the dataset, the series, the reference line, the interval's point."""
+    node = page.locator("#chart-data")
+    if not node.count():
+        return
+    specs = {s["id"]: s for s in json.loads(node.text_content())}
+    drawn = page.evaluate(CHART_COLOURS_JS)
+    for cid, spec in specs.items():
+        got = drawn.get(cid)
+        want: dict[int, str] = {}
+        if spec["kind"] == "bar":
+            want = {i: d["color"] for i, d in enumerate(spec["datasets"]) if d.get("color")}
+            got = got and [[b, b] for _, b in got]  # a bar's colour is its fill
+        elif spec["kind"] == "unit":
+            want = {i + 1: x["color"] for i, x in enumerate(spec["series"]) if x.get("color")}
+            if spec.get("reference_color"):
+                want[0] = spec["reference_color"]
+        elif spec.get("color"):
+            want = {0: spec["color"]}
+        for i, colour in want.items():
+            assert got and got[i][0] == colour, (cid, i, colour, got)
 
 
 def _shot(page: Any, name: str) -> None:
@@ -212,6 +279,7 @@ def test_login_form_sets_the_key(anonymous: tuple[Any, Problems], served) -> Non
     page.goto(served["url"] + "/segments")
     assert urlparse(page.url).path == "/login"  # no key: sent to sign in, then back
     assert parse_qs(urlparse(page.url).query)["next"] == ["/segments"]
+    _no_sideways_scroll(page, "login")
     page.fill("input[name=key]", served["key"])
     with page.expect_navigation():
         page.click("form[action='/login'] button[type=submit]")
@@ -219,6 +287,7 @@ def test_login_form_sets_the_key(anonymous: tuple[Any, Problems], served) -> Non
     assert page.locator("h1").first.is_visible()
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["liucun_key"]["httpOnly"] is True
+    _no_sideways_scroll(page, "segments")
     assert problems == []
     _shot(page, "login_done")
 
@@ -245,6 +314,26 @@ def test_page_loads_and_draws(signed_in: tuple[Any, Problems], served, name: str
         assert c["drawn"], f"{name}: canvas {c['id']!r} is blank"
     for s in svgs:
         assert s["width"] > 0 and s["height"] > 0 and s["children"] > 0, (name, s)
+    _chart_colours(page)
+    _no_sideways_scroll(page, name)
+    assert problems == [], problems
+
+
+def test_a_wide_shop_never_scrolls_sideways(browser: Any, wide: dict[str, Any]) -> None:
+    """Long ids and action names, three years of cohorts: every table scrolls in its own
+    box, in either language."""
+    ctx = browser.new_context(viewport=VIEWPORT, locale="en-US")
+    ctx.add_cookies([{"name": "liucun_key", "value": wide["key"], "url": wide["url"]}])
+    problems = Problems()
+    page = problems.watch(ctx.new_page(), wide["url"])
+    try:
+        for path in wide["pages"]:
+            for lang in ("en", "zh"):
+                _open(page, f"{wide['url']}{path}?lang={lang}")
+                _no_sideways_scroll(page, f"{path} ({lang})")
+        _shot(page, "wide_customer_zh")
+    finally:
+        ctx.close()
     assert problems == [], problems
 
 
@@ -305,12 +394,14 @@ def test_language_switch(signed_in: tuple[Any, Problems], served) -> None:
     nav = page.locator("nav").inner_text()
     assert zh.nav_at_risk in nav and zh.nav_overview in nav and CJK.search(nav)
     assert CJK.search(page.locator("h1").first.inner_text())
+    _no_sideways_scroll(page, "at_risk (zh)")
     _shot(page, "at_risk_zh")
     # Remembered: the next page, with no ?lang, is still in Chinese; charts still draw.
     _open(page, served["url"] + "/")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     assert CJK.search(page.locator("h1").first.inner_text())
     assert all(c["drawn"] for c in _charts(page)["canvases"])
+    _no_sideways_scroll(page, "overview (zh)")
     _shot(page, "overview_zh")
     # And back.
     with page.expect_navigation():

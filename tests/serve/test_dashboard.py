@@ -22,7 +22,7 @@ import ibis
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from shared import lenient_plan
+from shared import lenient_plan, split_reason_text
 from typer.testing import CliRunner
 
 import liucun
@@ -290,7 +290,7 @@ def test_customer_360(
     uid = _buyer(scores)
     page = client.get(f"/customers/{uid}", headers=auth).text
     assert uid in page and 'id="timeline"' in page and ">order<" in page
-    reason = str(scores.set_index("user_id").loc[uid, "reasons"]).split(";")[0].strip()
+    reason = split_reason_text(scores.set_index("user_id").loc[uid, "reasons"])[0]
     assert reason and reason in page.replace("&#39;", "'").replace("&gt;", ">")
     assert 'id="recommendations"' in page
     r = client.get("/customers?user_id=" + uid, headers=auth, follow_redirects=False)
@@ -467,7 +467,7 @@ def test_risk_page(
     assert ids == risky["user_id"].head(50).tolist()
     assert re.findall(r'<tr data-band="([^"]*)"', table) == risky["risk_band"].head(50).tolist()
     top = risky.iloc[0]
-    for reason in top["risk_reasons"].split("; "):
+    for reason in split_reason_text(top["risk_reasons"]):
         assert f"<span>{reason}</span>" in table
     assert f"{top['risk_score']:.3f}" in table
     # Flagged orders: the top 50, riskiest accounts first.
@@ -496,7 +496,7 @@ def test_customer_page_shows_fraud_risk(
             block = re.search(r'<div id="fraud-risk">(.*?)</div>', page, re.S).group(1)
             assert words["fraud_risk"] in block
             assert f'<span class="band {band}">{i18n.value(lang, band)}</span>' in block
-            reasons = [x for x in row["risk_reasons"].split("; ") if x]
+            reasons = split_reason_text(row["risk_reasons"])
             assert reasons
             for reason in reasons:
                 assert f"<li>{reason}</li>" in block

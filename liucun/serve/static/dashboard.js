@@ -1,5 +1,6 @@
 /* liucun dashboard: draws the charts whose data the page embeds as JSON (#chart-data)
-   with the vendored Chart.js. No network access: everything is on this origin. */
+   with the vendored Chart.js. No network access: everything is on this origin.
+   A series that names its colour (a model's, from liucun.look.model_color) keeps it. */
 (function () {
   "use strict";
   var node = document.getElementById("chart-data");
@@ -11,11 +12,16 @@
   Chart.defaults.maintainAspectRatio = false;
 
   function pct(v) { return (v * 100).toFixed(0) + "%"; }
+  function faded(hex, a) {
+    var m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex || "");
+    if (!m) return hex;
+    return "rgba(" + parseInt(m[1], 16) + "," + parseInt(m[2], 16) + "," + parseInt(m[3], 16) + "," + a + ")";
+  }
   function num(v) { return typeof v === "number" ? v.toLocaleString(undefined, { maximumFractionDigits: 2 }) : v; }
 
   function bar(s) {
     var datasets = s.datasets.map(function (d, i) {
-      var colour = s.colors && s.datasets.length === 1 ? s.colors : PALETTE[i % PALETTE.length];
+      var colour = d.color || (s.colors && s.datasets.length === 1 ? s.colors : PALETTE[i % PALETTE.length]);
       return { label: d.label, data: d.data, backgroundColor: colour, borderWidth: 0 };
     });
     var value = { ticks: { callback: s.percent ? pct : num }, beginAtZero: true };
@@ -39,13 +45,14 @@
 
   function unit(s) {
     var datasets = [{
-      label: s.reference, data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], borderColor: "#999",
+      label: s.reference, data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], borderColor: s.reference_color || "#999",
       borderDash: [4, 3], pointRadius: 0, showLine: true, fill: false
     }];
     s.series.forEach(function (ser, i) {
+      var colour = ser.color || PALETTE[i % PALETTE.length];
       datasets.push({
-        label: ser.label, data: ser.points, borderColor: PALETTE[i % PALETTE.length],
-        backgroundColor: PALETTE[i % PALETTE.length], showLine: true, fill: false,
+        label: ser.label, data: ser.points, borderColor: colour,
+        backgroundColor: colour, showLine: true, fill: false,
         pointRadius: ser.dots ? 3 : 0, borderWidth: 2
       });
     });
@@ -65,9 +72,10 @@
       data: {
         labels: s.labels,
         datasets: [
-          { type: "line", label: s.label, data: s.mid, showLine: false, borderColor: "#222",
-            backgroundColor: "#222", pointRadius: 5 },
-          { label: s.interval, data: ranges, backgroundColor: "rgba(44,127,184,0.35)", barPercentage: 0.4 }
+          { type: "line", label: s.label, data: s.mid, showLine: false, borderColor: s.color || "#222",
+            backgroundColor: s.color || "#222", pointRadius: 5 },
+          { label: s.interval, data: ranges, backgroundColor: s.color ? faded(s.color, 0.3) : "rgba(44,127,184,0.35)",
+            barPercentage: 0.4 }
         ]
       },
       options: {

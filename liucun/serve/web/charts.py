@@ -1,17 +1,24 @@
 """What each page draws: chart specs embedded in the page as JSON and drawn by
-``/static/dashboard.js`` with the vendored Chart.js."""
+``/static/dashboard.js`` with the vendored Chart.js.
+
+A series that stands for a model or policy carries its colour from
+:func:`liucun.look.model_color`, so it looks the same here as in the report and on the
+backtest pages; other series take the script's palette."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from liucun.look import model_color
 from liucun.serve.i18n import Strings
 from liucun.serve.web.views import share
 
 Value = Callable[[Any], str]  # a data value in the page's language
 
 BAND_COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#27ae60"}
+COST_COLOUR = "#2c7fb8"  # money spent: not a model, so none of the models' colours
+SCORE_MODEL = "liucun"  # the run's churn model, as the backtest pages name it
 
 
 def bar(
@@ -94,8 +101,12 @@ def campaigns_charts(dash: dict[str, Any], t: Strings, v: Value) -> list[dict[st
                 "plan",
                 [v(r["action"]) for r in by],
                 [
-                    {"label": t.cost, "data": [r["cost"] for r in by]},
-                    {"label": t.expected_uplift, "data": [r["expected_uplift"] for r in by]},
+                    {"label": t.cost, "data": [r["cost"] for r in by], "color": COST_COLOUR},
+                    {
+                        "label": t.expected_uplift,
+                        "data": [r["expected_uplift"] for r in by],
+                        "color": model_color("uplift"),
+                    },
                 ],
             )
         )
@@ -113,6 +124,7 @@ def campaigns_charts(dash: dict[str, Any], t: Strings, v: Value) -> list[dict[st
                 "mid": [a.get("lift") for a in acts],
                 "label": t.lift,
                 "interval": t.interval,
+                "color": model_color("lift"),
             }
         )
     return charts
@@ -133,8 +145,16 @@ def model_charts(dash: dict[str, Any], t: Strings) -> list[dict[str, Any]]:
             {
                 "id": "calibration",
                 "kind": "unit",
-                "series": [{"label": t.model, "points": pts, "dots": True}],
+                "series": [
+                    {
+                        "label": t.model,
+                        "points": pts,
+                        "dots": True,
+                        "color": model_color(SCORE_MODEL),
+                    }
+                ],
                 "reference": t.perfect,
+                "reference_color": model_color("random"),
                 "x": t.mean_predicted,
                 "y": t.observed_rate,
             }
@@ -149,8 +169,16 @@ def model_charts(dash: dict[str, Any], t: Strings) -> list[dict[str, Any]]:
             {
                 "id": "lift",
                 "kind": "unit",
-                "series": [{"label": t.model, "points": pts, "dots": False}],
+                "series": [
+                    {
+                        "label": t.model,
+                        "points": pts,
+                        "dots": False,
+                        "color": model_color(SCORE_MODEL),
+                    }
+                ],
                 "reference": t.random,
+                "reference_color": model_color("random"),
                 "x": t.share_contacted,
                 "y": t.share_captured,
             }

@@ -12,6 +12,8 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 
+from liucun import look
+
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 
 
@@ -35,9 +37,11 @@ def fmt_num(v: Any, digits: int = 0) -> str:
 
 
 def fmt_pct(v: Any, digits: int = 1) -> str:
+    """A share or ratio as a percentage, as the CLI and the report write it
+    (:func:`liucun.look.percent`): ROI -60.62 with ``digits=0`` is "-6,062%"."""
     if missing(v):
         return "–"
-    return f"{float(v) * 100:.{digits}f}%"
+    return look.percent(v, digits)
 
 
 def fmt_date(v: Any) -> str:

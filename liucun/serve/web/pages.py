@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 
 from liucun import look
 from liucun.errors import LiucunError
+from liucun.serve.snapshot import split_reasons
 from liucun.serve.web import charts, views
 from liucun.serve.web.context import OpenPage, OpenRun, PageRoute, SignedIn
 from liucun.serve.web.filters import fill
@@ -136,7 +137,7 @@ def customer(page: OpenPage, user_id: str) -> Response:
         return page.render("message.html", status=404, title=t.not_found, message=msg)
     recs = snap.recommendations(user_id, 10)
     message = views.customer_message(snap, user_id)
-    reasons = [x.strip() for x in str(info.get("reasons") or "").split(";") if x.strip()]
+    reasons = split_reasons(info.get("reasons"))
     return page.render(
         "customer.html",
         "customer",

@@ -84,7 +84,7 @@ def at_risk_rows(
     """A page of the at-risk list, each row with its reasons as a list."""
     page = records(snap.at_risk(limit, segment, band, offset))
     for r in page:
-        r["reasons_list"] = [x.strip() for x in str(r.get("reasons") or "").split(";") if x.strip()]
+        r["reasons_list"] = split_reasons(r.get("reasons"))
     return page
 
 
