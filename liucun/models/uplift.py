@@ -67,7 +67,12 @@ def cross_fit(
     """Out-of-fold predictions of a LightGBM model: each row predicted by a model that
     never saw it, so later stages built on them are not fooled by overfitting."""
     out = np.zeros(len(y))
+    log_link = params.get("objective") in ("poisson", "tweedie", "gamma")
     for train, test in KFold(folds, shuffle=True, random_state=seed).split(M):
+        if log_link and not (y[train] > 0).any():
+            # A fold that saw no outcome predicts none (LightGBM's log-link objectives
+            # stop with a fatal error, printed to stderr, on labels that are all zero).
+            continue
         d = lgb.Dataset(M.iloc[train], label=y[train])
         out[test] = lgb.train(params, d, num_boost_round=rounds).predict(M.iloc[test])
     return out

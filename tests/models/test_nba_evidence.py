@@ -182,3 +182,17 @@ def test_level_is_shrunk_and_intervals_are_simultaneous(fitted) -> None:
 
     assert model.z_ == pytest.approx(norm.ppf(1 - 0.1 / (2 * len(model.actions_))))
     assert model.z_ > norm.ppf(0.95)  # wider than one action's own interval
+
+
+def test_a_fold_without_outcomes_predicts_none(capfd) -> None:
+    """One order among 600 contacts: the cross-fitting fold that never sees it predicts
+    no orders instead of stopping LightGBM with '[Fatal] sum of labels is zero'."""
+    from liucun.models.uplift import BASE_PARAMS, cross_fit
+
+    rows, _ = _history(n=600)
+    y = np.zeros(len(rows))
+    y[7] = 1.0
+    M = rows[["x", "orders_total"]]
+    oof = cross_fit({**BASE_PARAMS, "objective": "poisson"}, M, y, rounds=5, folds=5, seed=0)
+    assert oof[7] == 0.0 and np.isfinite(oof).all()
+    assert "LightGBM" not in capfd.readouterr().err
