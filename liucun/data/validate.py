@@ -221,7 +221,9 @@ def _parse(
                 f"WHEN {sql_str(k.strip().lower())} THEN {sql_str(t)}"
                 for k, t in sorted(synonyms.items())
             )
-            v = f"CASE {v} {whens} ELSE {v} END"
+            # Canonical values (nearly every row) skip the list of synonyms.
+            canon = ", ".join(sql_str(c) for c in col.values)
+            v = f"CASE WHEN {v} IN ({canon}) THEN {v} ELSE CASE {v} {whens} ELSE {v} END END"
         return f"coalesce({v}, {sql_str(col.default)})" if col.default else v
     if col.kind == "json":
         up = ty.upper()
@@ -338,17 +340,26 @@ def validated_select(
     if "_reject_reason" in src_types:
         col = "src._reject_column" if "_reject_column" in src_types else "NULL"
         conds.append(("src._reject_reason IS NOT NULL", col, "src._reject_reason"))
+    trimmed: list[str] = []  # each text column trimmed once, shared by its parse and checks
     for col in table.columns:
         alias = f"_p_{col.name}"
         if col.name in src_types:
             x, ty = f"src.{ident(col.name)}", src_types[col.name]
             fmts = (date_formats or {}).get(col.name, TS_FORMATS)
             syn = (synonyms or {}).get(col.name)
-            parsed.append(f"{_parse(col, x, ty, tz, fmts, user_format, syn)} AS {alias}")
+            sql = [_parse(col, x, ty, tz, fmts, user_format, syn)]
+            checks = _checks(col, x, ty, alias, future, max_amount)
+            sql += [part for c, r in checks for part in (c, r)]
+            if ty.upper() == "VARCHAR":
+                t = f"src.{ident('_t_' + col.name)}"
+                trimmed.append(f"trim({x}) AS {ident('_t_' + col.name)}")
+                sql = [
+                    q.replace(f"trim(CAST({x} AS VARCHAR))", t).replace(f"trim({x})", t)
+                    for q in sql
+                ]
+            parsed.append(f"{sql[0]} AS {alias}")
             p[col.name] = alias
-            conds += [
-                (c, sql_str(col.name), r) for c, r in _checks(col, x, ty, alias, future, max_amount)
-            ]
+            conds += [(c, sql_str(col.name), r) for c, r in zip(sql[1::2], sql[2::2], strict=True)]
         else:
             default = sql_str(col.default) if col.default else "NULL"
             parsed.append(f"CAST({default} AS {col.sql_type}) AS {alias}")
@@ -361,11 +372,18 @@ def validated_select(
     raw = (
         "to_json(struct_pack(" + ", ".join(f"{ident(c)} := src.{ident(c)}" for c in raw_cols) + "))"
     )
+    # Three levels, so that each parsed value is bound, planned and computed once (an
+    # alias used in the same SELECT is expanded into a copy of its whole expression): the
+    # parsed values; the reason over them; the column and the raw row for rows with one.
+    if trimmed:
+        src_sql = f"SELECT src.*, {', '.join(trimmed)} FROM ({src_sql}) src"
+    parsed_sql = f"SELECT src.*, {', '.join(parsed)} FROM ({src_sql}) src"
+    judged = f"SELECT *, {reason if conds else 'NULL'} AS _reason FROM ({parsed_sql}) src"
     inner = (
-        f"SELECT src._row AS _row, {', '.join(parsed)}, "
-        f"{reason if conds else 'NULL'} AS _reason, {column if conds else 'NULL'} AS _column, "
+        f"SELECT src._row AS _row, {', '.join(p[c.name] for c in table.columns)}, _reason, "
+        f"CASE WHEN _reason IS NOT NULL THEN {column if conds else 'NULL'} END AS _column, "
         f"CASE WHEN _reason IS NOT NULL THEN CAST({raw} AS VARCHAR) END AS _raw "
-        f"FROM ({src_sql}) src"
+        f"FROM ({judged}) src"
     )
     outer = ", ".join(
         f"CAST(_p_{c.name} AS {c.sql_type}) AS {ident(c.name)}" for c in table.columns
