@@ -48,7 +48,8 @@ def date_order_sql(x: str, src_sql: str) -> str:
     row. Only values with a separator 2nd or 3rd reach the regular expression, so an ISO
     or epoch column costs one cheap scan."""
     v = f"CAST({x} AS VARCHAR)"
-    seps = "('/', '.', '-')"
+    # a separator 2nd or 3rd, or a leading space (LIKE: cheaper than substr per row)
+    pre = " OR ".join(f"v LIKE '{u}{c}%'" for c in "/.-" for u in ("_", "__")) + " OR v LIKE ' %'"
     parts = f"regexp_extract(v, {sql_str(DMY_RE)}, ['a', 'b'])"
     day = "(a > 12 AND b <= 12)"
     month = "(b > 12 AND a <= 12)"
@@ -61,7 +62,7 @@ def date_order_sql(x: str, src_sql: str) -> str:
         f"arg_min(v, _row) FILTER (WHERE {both}) "
         f"FROM (SELECT _row, v, TRY_CAST(p.a AS INTEGER) AS a, TRY_CAST(p.b AS INTEGER) AS b "
         f"FROM (SELECT _row, v, {parts} AS p FROM (SELECT _row, {v} AS v FROM ({src_sql})) "
-        f"WHERE substr(v, 2, 1) IN {seps} OR substr(v, 3, 1) IN {seps} OR v[1] = ' '))"
+        f"WHERE {pre}))"
     )
 
 
