@@ -22,7 +22,7 @@ from liucun.errors import LiucunError
 from liucun.evaluate.plots import calibration_svg
 from liucun.pipeline.aggregates import frame_aggregates, load_dashboard
 from liucun.runs import latest_run
-from liucun.serve import i18n
+from liucun.serve import at_risk, i18n
 from liucun.serve.snapshot import Snapshot
 
 # An item is listed among the lowest quality ones only with this much evidence: a score
@@ -250,10 +250,10 @@ def summary_report(
 
 
 def churn_section(scores: pd.DataFrame, truth_note: str = "", top: int = 10) -> str:
-    """Risk bands and the most valuable high-risk customers with their reasons."""
+    """Risk bands and the high-risk customers to act on first (liucun.serve.at_risk)."""
     bands = scores["risk_band"].value_counts()
     counts = " · ".join(f"{b}: {look.count(bands.get(b, 0))}" for b in ("high", "medium", "low"))
-    high = scores[scores["risk_band"] == "high"].sort_values("clv_365d", ascending=False)
+    high = scores.iloc[at_risk.order(scores, None, at_risk.Filters(band="high"))]
     spec = "customer/user_id p_churn:f2 clv/clv_365d:money2 segment reasons"
     note = f"<p>{_e(truth_note)}</p>" if truth_note else ""
     table = _grid({"clv": "CLV 365d"}, spec, high.head(top).to_dict("records"))
@@ -311,8 +311,9 @@ _SEGMENTS = (
     "avg_revenue:money2 mean_p_churn:f2 value_at_risk:money suggested_play"
 )
 _AT_RISK = (
-    "customer/user_id p_churn:f3 value_at_risk:money2 band/risk_band:v segment reasons "
-    "recommended_action/action:v"
+    "customer/user_id p_churn:f3 value_at_risk:money2 band/risk_band:v segment "
+    "recency_days/days_since_order:count reasons recommended_action/action:v "
+    "expected_uplift:money2"
 )
 _PLAN = "action:v customers:count cost:money2 expected_uplift:money2 net:money2"
 # ROI is a ratio, written as a percentage as on the CLI.
@@ -643,8 +644,12 @@ def workspace_report(ws: Any, out: str | Path, lang: str = "en") -> Path:
         ]
     if snap.has("scores"):
         top = snap.at_risk(limit=50).to_dict("records")
+        hidden = snap.at_risk_left_out()  # prospects and customers gone for good
+        note = t.at_risk_help.format(days=f"{at_risk.RECENT_DAYS:.0f}")
+        if any(hidden.values()):
+            note += " " + t.at_risk_left_out.format(**{k: look.count(n) for k, n in hidden.items()})
         body += [
-            f"<h2>{_e(t.at_risk_title)} (top 50)</h2><p class=muted>{_e(t.at_risk_help)}</p>",
+            f"<h2>{_e(t.at_risk_title)} (top 50)</h2><p class=muted>{_e(note)}</p>",
             _grid(t, _AT_RISK, top, v=lambda a: v(a) if isinstance(a, str) else "–"),
         ]
     plan = dash.get("plan")

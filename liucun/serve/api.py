@@ -302,10 +302,32 @@ def at_risk(
     band: Annotated[
         Literal["low", "medium", "high"] | None, Query(description="Only this risk band.")
     ] = None,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="Customers skipped first.")] = 0,
+    include_prospects: Annotated[
+        bool,
+        Query(
+            description="Bring back prospects (lifecycle stage `prospect`: never ordered), "
+            "left out by default."
+        ),
+    ] = False,
+    include_gone: Annotated[
+        bool,
+        Query(
+            description="Bring back customers gone for good (lifecycle stage `churned`: no "
+            "order for longer than 4× their usual time between orders and at least 120 "
+            "days, by default), left out by default."
+        ),
+    ] = False,
 ) -> s.AtRiskList:
-    """The highest value at risk first (p_churn × 365-day CLV), with reasons and action."""
+    """The list to act on: by default without prospects and customers gone for good;
+    the largest value at stake first (p_churn × 365-day CLV), customers who ordered in
+    the last few days last (``liucun.serve.at_risk``); with reasons in words (each says
+    whether it raises or lowers the risk), days since the last order, and the plan's
+    action and expected uplift."""
     try:
-        df = snap.at_risk(limit, segment, band)
+        df = snap.at_risk(
+            limit, segment, band, offset, prospects=include_prospects, gone=include_gone
+        )
     except LiucunError as e:
         raise HTTPException(503, str(e)) from None
     return s.AtRiskList(customers=records(df), **_ref(snap))

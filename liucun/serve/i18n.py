@@ -114,8 +114,16 @@ EN: dict[str, str] = {
     "top_features": "Distinguishing features",
     # at risk
     "at_risk_title": "At-risk customers",
-    "at_risk_help": "Highest value at risk first (p_churn × 365-day CLV), with the reasons "
-    "and the action the plan chose.",
+    "at_risk_help": "The customers to act on: the largest value at risk first (p_churn × "
+    "365-day CLV); those who ordered in the last {days} days come last, as their next order "
+    "is not due yet. Each reason says what the customer did and whether it raises or lowers "
+    "the risk; the action and its expected uplift are the plan's.",
+    "include_prospects": "Show prospects (never ordered)",
+    "include_gone": "Show customers gone for good",
+    "at_risk_left_out": "Left out: prospects who never ordered ({prospects}) and customers "
+    "gone for good ({gone}: lifecycle stage churned, no order for far longer than their "
+    "usual time between orders).",
+    "at_risk_tick": "Tick a box above to show them.",
     "p_churn": "p_churn",
     "clv": "CLV 365d",
     "reasons": "Reasons",
@@ -377,7 +385,14 @@ ZH: dict[str, str] = {
     "cluster": "聚类",
     "top_features": "区分特征",
     "at_risk_title": "流失预警客户",
-    "at_risk_help": "按风险价值（p_churn × 365 天 CLV）从高到低，附原因及计划动作。",
+    "at_risk_help": "值得行动的客户：按风险价值（p_churn × 365 天 CLV）从高到低；最近 {days} "
+    "天内下过单的客户排在最后（下一单尚未到期）。每条原因说明客户做了什么，以及它提高还是降低了风险；"
+    "动作及其预期增量来自营销计划。",
+    "include_prospects": "显示潜在客户（从未下单）",
+    "include_gone": "显示已彻底流失的客户",
+    "at_risk_left_out": "未列出：从未下单的潜在客户（{prospects} 位）和已彻底流失的客户"
+    "（{gone} 位：生命周期阶段为已流失，距上次下单远超其平常的下单间隔）。",
+    "at_risk_tick": "勾选上方选项即可显示。",
     "p_churn": "流失概率",
     "clv": "365 天 CLV",
     "reasons": "原因",

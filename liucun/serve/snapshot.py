@@ -24,6 +24,7 @@ import pandas as pd
 from liucun import outputs
 from liucun.errors import LiucunError
 from liucun.outputs import json_value
+from liucun.serve import at_risk
 
 OUTPUTS = (
     "customers",
@@ -47,11 +48,6 @@ JSON_OUTPUTS = ("topics",)  # small documents, kept as parsed JSON in Snapshot.d
 def _read(run_dir: Path, name: str) -> pd.DataFrame | None:
     path = run_dir / f"{name}.parquet"
     return pd.read_parquet(path) if path.exists() else None
-
-
-def _value_at_risk(scores: pd.DataFrame) -> np.ndarray:
-    clv = scores["clv_365d"].fillna(0) if "clv_365d" in scores else 1.0
-    return (scores["p_churn"] * clv).to_numpy(dtype=float)
 
 
 def _read_json(run_dir: Path, name: str) -> Any:
@@ -184,22 +180,42 @@ class Snapshot:
             return []
         return outputs.records(recs.loc[[user_id]].head(k).reset_index(drop=True))
 
-    def _at_risk_order(self, segment: str | None, band: str | None) -> np.ndarray:
+    def _at_risk_order(self, f: at_risk.Filters) -> np.ndarray:
         s = self.frames.get("scores")
         if s is None:
             raise LiucunError(f"run {self.run_id} has no scores")
-        keep = np.ones(len(s), bool)
-        if segment:
-            keep &= (s["segment"] == segment).to_numpy()
-        if band:
-            keep &= (s["risk_band"] == band).to_numpy()
-        pos = np.flatnonzero(keep)
-        value = _value_at_risk(s.iloc[pos])
-        return pos[np.lexsort((s["user_id"].to_numpy()[pos], -value))]
+        return at_risk.order(s, self.frames.get("customers"), f)
 
-    def at_risk_count(self, segment: str | None = None, band: str | None = None) -> int:
-        return len(self.derived(("at_risk", segment, band),
-                                lambda: self._at_risk_order(segment, band)))  # fmt: skip
+    def _at_risk_ranked(self, f: at_risk.Filters) -> np.ndarray:
+        return self.derived(("at_risk", f), lambda: self._at_risk_order(f))
+
+    def at_risk_count(
+        self,
+        segment: str | None = None,
+        band: str | None = None,
+        *,
+        prospects: bool = False,
+        gone: bool = False,
+    ) -> int:
+        """Customers on the list for these filters (:mod:`liucun.serve.at_risk`)."""
+        return len(self._at_risk_ranked(at_risk.Filters(segment, band, prospects, gone)))
+
+    def at_risk_left_out(
+        self,
+        segment: str | None = None,
+        band: str | None = None,
+        *,
+        prospects: bool = False,
+        gone: bool = False,
+    ) -> dict[str, int]:
+        """How many prospects and customers gone for good these filters leave out."""
+        f = at_risk.Filters(segment, band, prospects, gone)
+        if "scores" not in self.frames:
+            raise LiucunError(f"run {self.run_id} has no scores")
+        return self.derived(
+            ("at_risk_left_out", f),
+            lambda: at_risk.left_out(self.frames["scores"], self.frames.get("customers"), f),
+        )
 
     def at_risk(
         self,
@@ -207,17 +223,22 @@ class Snapshot:
         segment: str | None = None,
         band: str | None = None,
         offset: int = 0,
+        *,
+        prospects: bool = False,
+        gone: bool = False,
     ) -> pd.DataFrame:
-        """The highest value at risk first: p_churn × expected revenue lost, with reasons
-        and the planned action where the run planned one. Ranked once per snapshot and
+        """The list to act on (:mod:`liucun.serve.at_risk`): by default without prospects
+        and customers gone for good, value at stake (p_churn × 365-day CLV) first, recent
+        buyers last; with reasons, days since the last order and the planned action and
+        its expected uplift where the run planned one. Ranked once per snapshot and
         filter, so a request is a slice, not a sort of every customer."""
-        order = self.derived(("at_risk", segment, band), lambda: self._at_risk_order(segment, band))
-        s = self.frames["scores"].iloc[order[offset : offset + limit]].reset_index(drop=True)
-        s = s.assign(value_at_risk=_value_at_risk(s))
-        plan = self.frames.get("plan")
-        if plan is not None:
-            s = s.assign(action=s["user_id"].map(plan["action"]))
-        return s
+        order = self._at_risk_ranked(at_risk.Filters(segment, band, prospects, gone))
+        return at_risk.rows(
+            self.frames["scores"],
+            self.frames.get("customers"),
+            self.frames.get("plan"),
+            order[offset : offset + limit],
+        )
 
     def _risk_order(self, bands: tuple[str, ...] | None) -> np.ndarray:
         r = self.frames.get("risk")

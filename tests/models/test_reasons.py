@@ -20,10 +20,10 @@ NAN = math.nan
         (
             "recency_days",
             {"recency_days": 94.2, "gap_ratio": 3.14},
-            "no purchase for 94 days, 3.1× longer than usual",
+            "no order for 94 days — 3.1× longer than usual",
         ),
-        ("recency_days", {"recency_days": 20.0, "gap_ratio": 1.2}, "no purchase for 20 days"),
-        ("recency_days", {"recency_days": 20.0, "gap_ratio": NAN}, "no purchase for 20 days"),
+        ("recency_days", {"recency_days": 20.0, "gap_ratio": 1.2}, "ordered 20 days ago"),
+        ("recency_days", {"recency_days": 40.0, "gap_ratio": NAN}, "no order for 40 days"),
         (
             "revenue_trend_30d",
             {"revenue_30d": 40.0, "revenue_trend_30d": -60.0},
@@ -55,11 +55,11 @@ NAN = math.nan
             "3 reviews, none negative",
         ),
         ("orders_trend_30d", {"orders_trend_30d": -2.0}, "2 fewer orders than the month before"),
-        ("gap_ratio", {"gap_ratio": 2.5}, "current gap 2.5× the usual time between orders"),
+        ("gap_ratio", {"gap_ratio": 2.5}, "overdue: 2.5× their usual time between orders"),
         ("days_since_last_event", {"days_since_last_event": 41.6}, "no visit for 42 days"),
         ("cart_abandon_rate_90d", {"cart_abandon_rate_90d": 0.75}, "abandoned 75% of carts"),
         ("top_category", {"top_category": "books"}, "mostly buys books"),
-        ("btyd_p_alive", {"btyd_p_alive": 0.123}, "BG/NBD P(active) 12%"),
+        ("btyd_p_alive", {"btyd_p_alive": 0.123}, "12% likely still buying"),
     ],
 )
 def test_templates_write_the_customers_own_values(name: str, row: dict, expected: str) -> None:
@@ -81,7 +81,9 @@ def test_specific_missing_phrases() -> None:
     assert describe("rating_mean", {"rating_mean": None}, MEANINGS) == "no ratings given"
 
 
-def test_no_template_falls_back_to_the_documented_meaning() -> None:
+def test_no_template_falls_back_to_the_documented_meaning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     meanings = {"weird_feature": "a documented oddity"}
     assert describe("weird_feature", {"weird_feature": 0.123456}, meanings) == (
         "a documented oddity: 0.123"
@@ -90,9 +92,11 @@ def test_no_template_falls_back_to_the_documented_meaning() -> None:
         "a documented oddity: none on record"
     )
     assert describe("other", {"other": "x"}, {}) == "other: x"
-    # A template with nothing to say (no trend) also falls back rather than print nothing.
-    text = describe("orders_trend_30d", {"orders_trend_30d": 0.0}, MEANINGS)
-    assert text and text.endswith(": 0")
+    # A template with nothing to say also falls back rather than print nothing, and the
+    # meaning's "(NULL: ...)" note for analysts is left out.
+    monkeypatch.setitem(TEMPLATES, "ipi_std_days", lambda r: None)
+    text = describe("ipi_std_days", {"ipi_std_days": 0.0}, MEANINGS)
+    assert text == "spread of the days between orders: 0"
 
 
 def test_every_template_handles_a_value() -> None:
@@ -115,7 +119,7 @@ def _values() -> pd.DataFrame:
     )
 
 
-def test_top_reasons_picks_the_most_negative_contributions() -> None:
+def test_top_reasons_picks_the_largest_contributions_with_their_direction() -> None:
     contrib = pd.DataFrame(
         {
             "recency_days": [-2.0, 0.1, -0.1],
@@ -128,16 +132,26 @@ def test_top_reasons_picks_the_most_negative_contributions() -> None:
     )
     out = top_reasons(contrib, _values(), MEANINGS, k=2)
     assert len(out) == 3
-    assert out[0] == "no purchase for 94 days, 3.1× longer than usual; " + (
-        "spend down 60% vs the previous month"
+    assert out[0] == "no order for 94 days — 3.1× longer than usual: raises risk; " + (
+        "spend down 60% vs the previous month: raises risk"
     )
-    # Row 1: gap_ratio and ipi_mean_days are both missing and say the same words: once only.
-    assert out[1] == "fewer than two orders"
-    # Row 2: the order is by contribution; only negative ones are drivers.
-    assert out[2].split("; ") == ["spend up 5 vs the previous month", "no purchase for 10 days"]
-    # sign=+1 names what holds the customer instead.
-    up = top_reasons(contrib, _values(), MEANINGS, k=1, sign=1)
-    assert up[0] == "5 orders in total"
+    # Row 1: gap_ratio and ipi_mean_days are both missing and say the same words: once only,
+    # and the next largest takes the freed place.
+    assert out[1].split("; ") == [
+        "fewer than two orders: raises risk",
+        "1 order in total: lowers risk",
+    ]
+    # Row 2: the largest either way; those raising the risk first.
+    assert out[2].split("; ") == [
+        "spend up 5 vs the previous month: raises risk",
+        "not due yet: 0.5× their usual time between orders: lowers risk",
+    ]
+    # sign=+1: a positive contribution raises the risk (a model scoring churn itself); the
+    # largest raising one is said even where a lowering one is larger.
+    up = top_reasons(contrib, _values(), MEANINGS, k=2, sign=1)
+    assert up[0] == (
+        "5 orders in total: raises risk; no order for 94 days — 3.1× longer than usual: lowers risk"
+    )
 
 
 def test_top_reasons_respects_k_without_duplicates() -> None:
@@ -151,20 +165,23 @@ def test_top_reasons_respects_k_without_duplicates() -> None:
             assert all(parts)
     three = top_reasons(contrib, _values(), MEANINGS, k=3)
     assert three[0].split("; ") == [
-        "no purchase for 94 days, 3.1× longer than usual",
-        "current gap 3.1× the usual time between orders",
-        "usually orders every 30 days",
+        "no order for 94 days — 3.1× longer than usual: raises risk",
+        "overdue: 3.1× their usual time between orders: raises risk",
+        "usually orders every 30 days: raises risk",
     ]
 
 
 def test_values_missing_a_column_read_as_missing() -> None:
     contrib = pd.DataFrame({"days_since_last_event": [-1.0], "orders_total": [0.5]})
     values = pd.DataFrame({"orders_total": [3.0]})
-    assert top_reasons(contrib, values, MEANINGS, k=2) == ["no site visits on record"]
+    assert top_reasons(contrib, values, MEANINGS, k=2) == [
+        "no site visits on record: raises risk; 3 orders in total: lowers risk"
+    ]
 
 
-def test_rows_with_no_driver_that_way_get_the_largest_absolute_one() -> None:
-    """The docstring: where nothing pushes the score down, the largest |contribution|."""
+def test_rows_where_nothing_raises_the_risk_say_what_lowers_it() -> None:
     contrib = pd.DataFrame({"recency_days": [0.5], "orders_total": [0.01], "ipi_mean_days": [2.0]})
     values = pd.DataFrame({"recency_days": [3.0], "orders_total": [4.0], "ipi_mean_days": [12.0]})
-    assert top_reasons(contrib, values, MEANINGS, k=3) == ["usually orders every 12 days"]
+    assert top_reasons(contrib, values, MEANINGS, k=2) == [
+        "usually orders every 12 days: lowers risk; ordered 3 days ago: lowers risk"
+    ]

@@ -381,6 +381,66 @@ def test_at_risk_filter(signed_in: tuple[Any, Problems], served) -> None:
     assert problems == [], problems
 
 
+def test_at_risk_is_the_actionable_list(signed_in: tuple[Any, Problems], served) -> None:
+    """By default no prospects and no customers gone for good, recent buyers not first,
+    every reason in words with its direction; ticking "Show prospects" brings them back."""
+    from liucun.features import FEATURES
+    from liucun.models.reasons import NOTHING
+    from liucun.serve.at_risk import RECENT_DAYS
+
+    page, problems = signed_in
+    en = i18n.strings("en")
+    _open(page, served["url"] + "/at-risk")
+    rows = page.locator("#at-risk tbody tr")
+    assert rows.count() > 0
+    stages = rows.evaluate_all("rs => rs.map(r => r.dataset.stage)")
+    assert not {"prospect", "churned"} & set(stages), stages
+    assert page.locator("#left-out").is_visible()
+    col = page.locator("#at-risk thead th").all_inner_texts().index(en.recency_days)
+    days = rows.evaluate_all(f"rs => rs.map(r => r.cells[{col}].innerText.trim())")
+    assert float(days[0].replace(",", "")) > RECENT_DAYS, days[:5]  # a recent buyer is not first
+    reasons = page.locator("#at-risk td.reasons span").all_inner_texts()
+    assert reasons
+    direction = re.compile(rf": (raises|lowers) risk$|^{re.escape(NOTHING)}$")
+    names = [f.name for f in FEATURES if "_" in f.name]
+    for text in reasons:
+        assert direction.search(text), text
+        assert "NULL" not in text and not any(n in text for n in names), text
+    _shot(page, "at_risk_actionable")
+
+    # The prospects (segment "Prospect" in this shop) are left out until the box is ticked.
+    segments = page.locator("select[name=segment] option").evaluate_all(
+        "os => os.map(o => o.value)"
+    )
+    assert "Prospect" in segments
+    page.select_option("select[name=segment]", "Prospect")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    assert rows.count() == 0
+    assert page.locator("#left-out").is_visible()
+    box = page.locator("input[name=include_prospects]")
+    assert not box.is_checked()
+    box.check()
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    assert parse_qs(urlparse(page.url).query)["include_prospects"] == ["1"]
+    assert page.locator("input[name=include_prospects]").is_checked()
+    assert rows.count() > 0
+    assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.stage)")) == {"prospect"}
+    assert all(
+        direction.search(t) for t in page.locator("#at-risk td.reasons span").all_inner_texts()
+    )
+    csv = page.locator("a[download]").get_attribute("href")
+    assert csv and "include_prospects=1" in csv
+    _shot(page, "at_risk_prospects")
+    # Unticked again, they are gone.
+    page.locator("input[name=include_prospects]").uncheck()
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    assert rows.count() == 0
+    assert problems == [], problems
+
+
 def test_language_switch(signed_in: tuple[Any, Problems], served) -> None:
     page, problems = signed_in
     en, zh = i18n.strings("en"), i18n.strings("zh")

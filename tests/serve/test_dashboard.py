@@ -32,6 +32,7 @@ from liucun.pipeline.aggregates import dashboard_aggregates
 from liucun.pipeline.run import run
 from liucun.serve import i18n
 from liucun.serve.app import create_app
+from liucun.serve.at_risk import RECENT_DAYS
 from liucun.serve.i18n import EN, ZH
 from liucun.serve.keys import KeyStore
 from liucun.serve.snapshot import Snapshots
@@ -245,18 +246,24 @@ def _bands(page: str) -> list[str]:
     return re.findall(r'<tr data-band="([^"]*)"', page)
 
 
+def _listed(scores: pd.DataFrame) -> pd.DataFrame:
+    """The customers the at-risk list holds by default: no prospects, none gone for good."""
+    return scores[~scores["lifecycle_stage"].isin(["prospect", "churned"])]
+
+
 def test_at_risk_filters_narrow_the_rows(
     client: TestClient, auth: dict[str, str], scores: pd.DataFrame
 ) -> None:
+    listed = _listed(scores)
     everyone = _bands(client.get("/at-risk?limit=500", headers=auth).text)
-    assert len(everyone) == min(500, len(scores)) and len(set(everyone)) > 1
+    assert len(everyone) == min(500, len(listed)) and len(set(everyone)) > 1
     for band in ("high", "low"):
         rows = _bands(client.get(f"/at-risk?band={band}&limit=500", headers=auth).text)
-        n = int((scores["risk_band"] == band).sum())
+        n = int((listed["risk_band"] == band).sum())
         assert rows == [band] * min(n, 500)
-    seg = scores["segment"].value_counts().index[-1]  # the smallest segment
+    seg = listed["segment"].value_counts().index[-1]  # the smallest segment listed
     page = client.get("/at-risk", params={"segment": seg, "limit": 500}, headers=auth).text
-    assert len(_bands(page)) == int((scores["segment"] == seg).sum())
+    assert len(_bands(page)) == int((listed["segment"] == seg).sum())
     # Paging: the second page starts where the first ended.
     first = client.get("/at-risk?limit=20", headers=auth).text
     second = client.get("/at-risk?limit=20&offset=20", headers=auth).text
@@ -271,11 +278,19 @@ def test_csv_export(client: TestClient, auth: dict[str, str], scores: pd.DataFra
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert list(rows[0]) == list(CSV_COLUMNS)
-    assert len(rows) == int((scores["risk_band"] == "medium").sum())
+    assert len(rows) == int((_listed(scores)["risk_band"] == "medium").sum())
     assert {x["risk_band"] for x in rows} == {"medium"}
-    values = [float(x["value_at_risk"]) for x in rows]
+    # Value at stake first, except that customers who ordered in the last few days come last.
+    recent = [
+        bool(x["days_since_order"]) and float(x["days_since_order"]) <= RECENT_DAYS for x in rows
+    ]
+    assert recent == sorted(recent) and not all(recent)
+    values = [float(x["value_at_risk"]) for x, r in zip(rows, recent, strict=True) if not r]
     assert values == sorted(values, reverse=True)
-    everyone = pd.read_csv(io.StringIO(client.get("/at-risk.csv", headers=auth).text))
+    listed = pd.read_csv(io.StringIO(client.get("/at-risk.csv", headers=auth).text))
+    assert set(listed["user_id"].astype(str)) == set(_listed(scores)["user_id"])
+    url = "/at-risk.csv?include_prospects=1&include_gone=1"
+    everyone = pd.read_csv(io.StringIO(client.get(url, headers=auth).text))
     assert len(everyone) == len(scores) and set(everyone["user_id"].astype(str)) == set(
         scores["user_id"]
     )

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 
 from liucun import look
 from liucun.errors import LiucunError
+from liucun.serve.at_risk import RECENT_DAYS, Filters
 from liucun.serve.snapshot import split_reasons
 from liucun.serve.web import charts, views
 from liucun.serve.web.context import OpenPage, OpenRun, PageRoute, SignedIn
@@ -62,9 +63,27 @@ def segments(page: OpenPage) -> Response:
     return page.render("segments.html", "segments", charts=charts_)
 
 
-def _filters(request: Request) -> tuple[str | None, str | None]:
-    """The at-risk filters: segment and risk band (empty = all)."""
-    return request.query_params.get("segment") or None, request.query_params.get("band") or None
+_YES = ("1", "true", "on", "yes")
+
+
+def _filters(request: Request) -> Filters:
+    """The at-risk filters: segment and risk band (empty = all), and the two groups left
+    out unless their box is ticked (``include_prospects``, ``include_gone``)."""
+    q = request.query_params
+    return Filters(
+        q.get("segment") or None,
+        q.get("band") or None,
+        prospects=(q.get("include_prospects") or "").lower() in _YES,
+        gone=(q.get("include_gone") or "").lower() in _YES,
+    )
+
+
+def _query(f: Filters) -> str:
+    """The filters as a query string (for the CSV link)."""
+    pairs = [("segment", f.segment), ("band", f.band)]
+    pairs += [("include_prospects", "1" if f.prospects else None)]
+    pairs += [("include_gone", "1" if f.gone else None)]
+    return urlencode({k: x for k, x in pairs if x})
 
 
 def _int(value: str | None, default: int, low: int, high: int) -> int:
@@ -78,41 +97,45 @@ def _int(value: str | None, default: int, low: int, high: int) -> int:
 @router.get("/at-risk")
 def at_risk(page: OpenPage) -> Response:
     query = page.request.query_params
-    segment, band = _filters(page.request)
+    f = _filters(page.request)
     limit = _int(query.get("limit"), PAGE_SIZE, 1, MAX_PAGE)
     offset = _int(query.get("offset"), 0, 0, 10**9)
+    snap = page.snap
     try:
-        total = page.snap.at_risk_count(segment, band)
+        total = snap.at_risk_count(f.segment, f.band, prospects=f.prospects, gone=f.gone)
+        hidden = snap.at_risk_left_out(f.segment, f.band, prospects=f.prospects, gone=f.gone)
     except LiucunError as e:
         return page.render("message.html", status=404, title="at-risk", message=str(e))
     return page.render(
         "at_risk.html",
         "at_risk",
-        rows=views.at_risk_rows(page.snap, limit, segment, band, offset),
-        segment=segment,
-        band=band,
+        rows=views.at_risk_rows(snap, f, limit, offset),
+        f=f,
+        segment=f.segment,
+        band=f.band,
+        hidden=hidden,
+        recent_days=int(RECENT_DAYS),
         limit=limit,
         offset=offset,
         more=total > offset + limit,
         total=total,
         bands=[b["band"] for b in page.dash.get("bands") or []],
         segment_names=page.dash.get("segment_names") or [],
-        csv_url="/at-risk.csv?"
-        + urlencode({k: x for k, x in (("segment", segment), ("band", band)) if x}),
+        csv_url="/at-risk.csv?" + _query(f),
     )
 
 
 @router.get("/at-risk.csv")
 def at_risk_csv(page: OpenRun) -> Response:
     snap = page.snap
-    segment, band = _filters(page.request)
+    f = _filters(page.request)
     try:
-        total = snap.at_risk_count(segment, band)
+        total = snap.at_risk_count(f.segment, f.band, prospects=f.prospects, gone=f.gone)
     except LiucunError as e:
         return Response(str(e), status_code=404, media_type="text/plain")
     limit = _int(page.request.query_params.get("limit"), total, 0, total)
-    chunks = views.at_risk_csv_chunks(snap, limit, segment, band)
-    name = f"at-risk-{snap.as_of}" + (f"-{band}" if band else "") + ".csv"
+    chunks = views.at_risk_csv_chunks(snap, f, limit)
+    name = f"at-risk-{snap.as_of}" + (f"-{f.band}" if f.band else "") + ".csv"
     headers = {
         "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "no-store",

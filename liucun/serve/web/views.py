@@ -14,6 +14,7 @@ import pandas as pd
 from liucun.features.timeline import read_timeline
 from liucun.outputs import records
 from liucun.pipeline.aggregates import frame_aggregates, load_dashboard
+from liucun.serve.at_risk import Filters
 from liucun.serve.snapshot import Snapshot, split_reasons
 from liucun.serve.web.filters import missing
 
@@ -31,7 +32,9 @@ CSV_COLUMNS = (
     "risk_band",
     "segment",
     "lifecycle_stage",
+    "days_since_order",
     "action",
+    "expected_uplift",
     "reasons",
 )
 
@@ -78,11 +81,13 @@ def share(n: Any, dash: dict[str, Any]) -> float | None:
 # -- at-risk -------------------------------------------------------------------------------
 
 
-def at_risk_rows(
-    snap: Snapshot, limit: int, segment: str | None, band: str | None, offset: int
-) -> list[dict[str, Any]]:
+def _slice(snap: Snapshot, f: Filters, limit: int, offset: int) -> pd.DataFrame:
+    return snap.at_risk(limit, f.segment, f.band, offset, prospects=f.prospects, gone=f.gone)
+
+
+def at_risk_rows(snap: Snapshot, f: Filters, limit: int, offset: int) -> list[dict[str, Any]]:
     """A page of the at-risk list, each row with its reasons as a list."""
-    page = records(snap.at_risk(limit, segment, band, offset))
+    page = records(_slice(snap, f, limit, offset))
     for r in page:
         r["reasons_list"] = split_reasons(r.get("reasons"))
     return page
@@ -99,13 +104,11 @@ def _csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def at_risk_csv_chunks(
-    snap: Snapshot, limit: int, segment: str | None, band: str | None
-) -> Iterator[str]:
+def at_risk_csv_chunks(snap: Snapshot, f: Filters, limit: int) -> Iterator[str]:
     """Streamed in blocks: a million rows never sit in memory as one text."""
     for start in range(0, max(limit, 1), CSV_BLOCK):
         n = min(CSV_BLOCK, limit - start)
-        rows = snap.at_risk(n, segment, band, offset=start)
+        rows = _slice(snap, f, n, start)
         rows = rows[[c for c in CSV_COLUMNS if c in rows.columns]]
         buf = io.StringIO()
         _csv_safe(rows).to_csv(buf, index=False, header=start == 0)
