@@ -62,8 +62,25 @@ voided = "cancelled"
 "已取消" = "cancelled"
 
 [score]
-# Default outcome window in days for churn, orders and revenue.
+# Outcome window for churn, orders and revenue (`liucun score --horizon` always wins):
+# "auto" reads it from the shop's own repeat-purchase gaps, a number of days fixes it.
+# `liucun plan` keeps its own window ([plan] horizon_days).
+horizon = "auto"
+# "auto": the horizon_quantile of the days between a repeat buyer's consecutive order days
+# before as_of (each repeat buyer weighing one), rounded to whole weeks, within
+# horizon_bounds; with fewer than horizon_min_repeat_buyers repeat buyers, horizon_days.
+horizon_quantile = 0.9
+horizon_bounds = [14, 365]
+horizon_min_repeat_buyers = 30
+# The horizon where "auto" has too few repeat buyers to go by (and `liucun backtest`'s).
+# A liucun.toml from before `horizon` existed that set horizon_days to other than 90 keeps
+# that as a fixed horizon.
 horizon_days = 90
+# p_convert: P(first order within the horizon) for customers who never ordered, from a
+# logistic model of the prospects at up to convert_snapshots past cutoffs (signup tenure,
+# visits, views, carts, campaigns, region, channel); the base rate when nothing separates.
+convert = true
+convert_snapshots = 3
 # What churn means: "purchase" (default) = no purchase in the horizon; an event type
 # (login, view, ...) = no event of that type in the horizon. Expected orders and revenue
 # are about orders either way.

@@ -46,6 +46,15 @@ def lenient_plan(ws_path: Path) -> None:
     )
 
 
+def fixed_horizon(ws_path: Path, days: int) -> None:
+    """Fix the daily run's churn horizon ([score] horizon, "auto" by default) in a test
+    shop's liucun.toml, for tests that compare the run with `score --horizon days`."""
+    toml = Path(ws_path) / "liucun.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert '\nhorizon = "auto"\n' in text
+    toml.write_text(text.replace('\nhorizon = "auto"\n', f"\nhorizon = {int(days)}\n"), "utf-8")
+
+
 def split_reason_text(text: str) -> list[str]:
     """The reasons in a run's text, independently of liucun's own splitter: pieces between
     ";" glued back while a bracket is open ("unusual behaviour (top 0.5%; discounts /

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared import fixed_horizon
 
 import liucun
 from liucun.features import feature_frame
@@ -132,6 +133,7 @@ def test_backtest_writes_json(shop: Path) -> None:
 
 
 def test_alerts_prints_a_line(shop: Path, scores_csv) -> None:
+    fixed_horizon(shop, 90)  # the run's horizon is "auto" by default; scores_csv used 90
     r = cli(shop, "alerts", "--as-of", AS_OF.isoformat())
     assert r.returncode == 0, r.stderr
     first = r.stdout.strip().splitlines()[0]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from shared import fixed_horizon
 from sklearn.metrics import roc_auc_score
 
 import liucun
@@ -442,6 +443,7 @@ def test_evaluate_scores_a_perfect_and_a_useless_model() -> None:
 
 def test_alerts_name_who_crossed_into_the_high_band(shop: Shop, scored: ScoreResult) -> None:
     ws = shop.ws
+    fixed_horizon(ws.path, H)  # the run's horizon is "auto" by default; `scored` used H
     first = alerts(ws, AS_OF)
     assert first.previous is None and first.drift.empty
     assert first.run.stats["models_reused"]  # the models fitted for `scored`

@@ -39,6 +39,10 @@ def run_cmd(
         f"{r.stats['high_risk']:,} high / {r.stats['medium_risk']:,} medium churn risk "
         f"({r.stats['score_mode']} models)"
     )
+    if hz := r.stats.get("horizon_choice"):
+        console.print(
+            f"churn horizon {hz['days']} days: {hz['why']}", markup=False, highlight=False
+        )
     if r.stats.get("score_note"):
         err.print(f"note: {r.stats['score_note']}", markup=False, highlight=False)
     if risk := r.stats.get("risk"):
@@ -129,7 +133,9 @@ def score(
     horizon: Annotated[
         int | None,
         typer.Option(
-            "--horizon", help="Outcome window in days (default: \\[score] in liucun.toml)."
+            "--horizon",
+            help="Outcome window in days (default: \\[score] horizon in liucun.toml; "
+            '"auto" reads it from the shop\'s repeat-purchase gaps).',
         ),
     ] = None,
 ) -> None:
@@ -154,6 +160,16 @@ def score(
         f"medium {bands.get('medium', 0):,}, low {bands.get('low', 0):,} → {out_file}",
         highlight=False,
     )
+    if r.horizon is not None and r.horizon.source != "argument":
+        console.print(f"horizon: {r.horizon.why}", markup=False, highlight=False)
+    if r.convert and r.convert.get("prospects"):
+        cv = r.convert
+        console.print(
+            f"p_convert for {cv['prospects']:,} customers who never ordered: "
+            f"{num(cv['expected_conversions'], ',.1f')} expected first orders "
+            f"({cv['mode']} model, base rate {percent(cv['base_rate'])})",
+            highlight=False,
+        )
     if r.plan.why:
         err.print(f"note: {r.plan.why}", markup=False, highlight=False)
     stale = stale_as_of(ws, day, r.plan.horizon)

@@ -40,6 +40,7 @@ from liucun.models.churn import ChurnValueModel
 from liucun.outputs import clean, records
 from liucun.runs import previous_run, read_output
 from liucun.tasks.campaigns import list_campaigns, readout
+from liucun.tasks.score import risk_band
 
 if TYPE_CHECKING:
     from liucun.runs import RunResult
@@ -47,8 +48,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DASHBOARD_FILE",
+    "band_table",
     "dashboard_aggregates",
     "frame_aggregates",
+    "headline",
     "load_dashboard",
     "write_dashboard",
 ]
@@ -124,6 +127,11 @@ def _kpis(
         k["expected_revenue"] = float(_num(scores, "expected_revenue").fillna(0).sum())
         if "risk_band" in scores.columns:
             k["high_risk"] = int((scores["risk_band"] == "high").sum())
+        if "p_convert" in scores.columns:  # customers who never ordered: P(first order)
+            pc = _num(scores, "p_convert").dropna()
+            k["prospects"] = len(pc)
+            k["expected_conversions"] = float(pc.sum())
+            k["mean_p_convert"] = float(pc.mean()) if len(pc) else None
     if plan is not None and len(plan):
         treated = plan["action"] != "control"
         k["planned"] = int(treated.sum())
@@ -293,12 +301,16 @@ def dashboard_aggregates(
     model_path: str | Path | None = None,
     plan_stats: Mapping[str, Any] | None = None,
     on_step: Callable[[str], None] = lambda step: None,
+    horizon: Mapping[str, Any] | None = None,
+    convert: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every aggregate the dashboard pages and the report need, as plain JSON.
 
     ``run_id`` finds the previous run (lifecycle flow, feature drift); ``model_path`` the
-    score model (metrics, and calibration/lift on its validation slice, read only from
-    rows before ``as_of``). A part that cannot be computed is ``null`` with a note.
+    score model (metrics, and calibration/lift on its validation slice, overall and per
+    p_churn band, read only from rows before ``as_of``); ``horizon`` how the churn horizon
+    was chosen and ``convert`` the p_convert model's summary (the run's stats). A part
+    that cannot be computed is ``null`` with a note.
     """
 
     day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
@@ -310,6 +322,8 @@ def dashboard_aggregates(
     out["generated"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     if plan_stats and out.get("plan") is not None:
         out["plan"]["stats"] = clean(dict(plan_stats))
+    out["horizon"] = clean(dict(horizon)) if horizon else None
+    out["convert"] = clean(dict(convert)) if convert else None
 
     def part(name: str, fn: Callable[[], Any]) -> Any:
         try:
@@ -420,8 +434,10 @@ def _model_health(ws: Workspace, path: Path, validate: bool) -> dict[str, Any] |
         return out
     cache = path / VALIDATION_FILE
     if cache.exists():
-        out["validation"] = json.loads(cache.read_text(encoding="utf-8"))
-        return out
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached is None or "deciles" in cached:  # older caches lack the band tables
+            out["validation"] = cached
+            return out
     val = _validation(ws, path)
     if val is not None:
         tmp = path / f".{VALIDATION_FILE}.{os.getpid()}"
@@ -449,6 +465,8 @@ def _validation(ws: Workspace, path: Path) -> dict[str, Any] | None:
     p_churn = 1.0 - model.stacked_purchase(X)
     churned = 1 - f["active"].to_numpy()
     cls = classification_metrics(churned, p_churn)
+    bands = risk_band(p_churn, config.section("score", ws.config)["risk_bands"])
+    deciles = band_table(churned, p_churn, _decile_of(p_churn), DECILES)
     return {
         "cutoff": cut.isoformat(),
         "label_days": days,
@@ -458,7 +476,78 @@ def _validation(ws: Workspace, path: Path) -> dict[str, Any] | None:
         "capture": lift_capture(churned, p_churn, (0.05, 0.10, 0.20)),
         "calibration": records(calibration_table(churned, p_churn), strict=True),
         "lift": records(lift_curve(churned, p_churn), strict=True),
+        "bands": band_table(churned, p_churn, bands, BANDS),
+        "deciles": deciles,
+        "headline": headline(deciles, float(churned.mean()) if len(f) else None, days),
     }
+
+
+# -- lift and calibration per p_churn band, in words ----------------------------------------
+
+DECILES = tuple(range(1, 11))  # 1 = the tenth of customers with the highest p_churn
+
+
+def _decile_of(p: np.ndarray) -> np.ndarray:
+    """1..10 by p_churn, highest first; ties keep the frame's order (sorted by user_id)."""
+    n = len(p)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    rank = np.empty(n, dtype=int)
+    rank[np.argsort(-np.asarray(p, float), kind="stable")] = np.arange(n)
+    return rank * 10 // n + 1
+
+
+def band_table(
+    churned: np.ndarray, p: np.ndarray, band: np.ndarray, order: tuple[Any, ...]
+) -> list[dict[str, Any]]:
+    """Per band (in ``order``, empty ones left out): customers, their share, the mean
+    predicted p_churn, the share who churned, and lift = that share over the base rate
+    (2.0: churned twice as often as the average customer)."""
+    y = np.asarray(churned, float)
+    q = np.asarray(p, float)
+    n = len(y)
+    base = float(y.mean()) if n else float("nan")
+    rows = []
+    for b in order:
+        m = band == b
+        k = int(m.sum())
+        if not k:
+            continue
+        rate = float(y[m].mean())
+        rows.append(
+            {
+                "band": b if isinstance(b, str) else int(b),
+                "customers": k,
+                "share": k / n,
+                "p_mean": float(q[m].mean()),
+                "churn_rate": rate,
+                "lift": rate / base if base > 0 else None,
+                "gap": float(q[m].mean()) - rate,
+            }
+        )
+    return rows
+
+
+def headline(deciles: list[dict[str, Any]], base: float | None, days: int) -> str | None:
+    """What an analyst reads first: how much more often the top tenth by p_churn churned,
+    and how much more often the bottom tenth bought (the telling lift where most
+    customers churn)."""
+    top = next((r for r in deciles if r["band"] == 1), None)
+    if top is None or base is None or top.get("lift") is None:
+        return None
+    text = (
+        f"Customers in the top 10% by p_churn churned {top['lift']:.1f}× as often as average "
+        f"({top['churn_rate']:.0%} vs {base:.0%} made no purchase in {days} days; "
+        f"{top['p_mean']:.0%} predicted)."
+    )
+    bottom = next((r for r in deciles if r["band"] == 10), None)
+    if bottom is not None and base < 1:
+        bought, avg = 1 - bottom["churn_rate"], 1 - base
+        text += (
+            f" The bottom 10% bought again {bought / avg:.1f}× as often as average "
+            f"({bought:.0%} vs {avg:.0%}; {1 - bottom['p_mean']:.0%} predicted)."
+        )
+    return text
 
 
 def _readouts(ws: Workspace, day: dt.date, newest: int) -> list[dict[str, Any]]:
@@ -527,6 +616,8 @@ def write_dashboard(
         model_path=model_path,
         plan_stats=plan_stats,
         on_step=on_step,
+        horizon=res.stats.get("horizon_choice"),
+        convert=res.stats.get("convert"),
     )
     path = run_dir / DASHBOARD_FILE
     tmp = run_dir / f".{DASHBOARD_FILE}.tmp"

@@ -22,6 +22,7 @@ import pandas as pd
 from liucun.data.inbox import ingest_inbox
 from liucun.errors import LiucunError
 from liucun.features import feature_frame
+from liucun.outputs import clean
 from liucun.pipeline.aggregates import write_dashboard
 from liucun.runs import RunResult, clean_partial_runs, finish_run, new_run_id, start_run
 from liucun.tasks.messages import drafts, message_context
@@ -87,6 +88,13 @@ def run(
     scored = score(ws, day, features=features, on_step=on_step, segments=customers)
     res.seconds["scores"] = round(time.perf_counter() - t0, 3)
     _write(res, "scores", scored.scores)
+    # The churn horizon and how it was chosen ([score] horizon: "auto" reads the shop's
+    # repeat gaps), and the p_convert model: in run.json, and dashboard.json from there.
+    if scored.horizon is not None:
+        res.stats["horizon"] = scored.horizon.days
+        res.stats["horizon_choice"] = clean(scored.horizon.as_dict())
+    if scored.convert is not None:
+        res.stats["convert"] = clean(scored.convert)
     bands = scored.scores["risk_band"].value_counts()
 
     recs_note = ""

@@ -131,7 +131,8 @@ def campaigns_charts(dash: dict[str, Any], t: Strings, v: Value) -> list[dict[st
 
 
 def model_charts(dash: dict[str, Any], t: Strings) -> list[dict[str, Any]]:
-    """Calibration and lift of the score model, and feature drift."""
+    """Calibration and lift of the score model (overall and per tenth by p_churn), and
+    feature drift."""
     charts = []
     health = dash.get("model") or {}
     val = health.get("validation") or {}
@@ -182,6 +183,29 @@ def model_charts(dash: dict[str, Any], t: Strings) -> list[dict[str, Any]]:
                 "x": t.share_contacted,
                 "y": t.share_captured,
             }
+        )
+    deciles = val.get("deciles") or []
+    if deciles:
+        # Per tenth of customers by p_churn (top first): what the model predicted against
+        # the share who churned; equal bars mean the band is calibrated.
+        charts.append(
+            bar(
+                "band-rates",
+                [f"{int(r['band']) * 10}%" for r in deciles],
+                [
+                    {
+                        "label": t.mean_predicted,
+                        "data": [r.get("p_mean") for r in deciles],
+                        "color": model_color(SCORE_MODEL),
+                    },
+                    {
+                        "label": t.observed_rate,
+                        "data": [r.get("churn_rate") for r in deciles],
+                        "color": model_color("truth"),  # what happened
+                    },
+                ],
+                percent=True,
+            )
         )
     drift = dash.get("drift") or []
     if drift:

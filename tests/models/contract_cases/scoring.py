@@ -20,6 +20,7 @@ from liucun.features import build_features
 from liucun.models.boosted import BoostedClassifier, BoostedRegressor
 from liucun.models.btyd import BetaGeoModel, Btyd, GammaGammaModel, ParetoNBDModel
 from liucun.models.churn import ChurnValueModel
+from liucun.models.convert import ConversionModel
 
 AS_OF = dt.date(2024, 10, 1)
 
@@ -143,6 +144,38 @@ def _churn_model() -> ChurnValueModel:
     )
 
 
+def prospects_frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Synthetic prospects: visits, carts, tenure, a region and a channel (some missing),
+    with the true P(first order) of each."""
+    rng = np.random.default_rng(seed)
+    visits = rng.poisson(1.5, n).astype(float)
+    carts = rng.poisson(0.3 * visits).astype(float)
+    tenure = rng.uniform(1, 300, n)
+    last = np.where(visits > 0, rng.uniform(0, 90, n), np.nan)  # never visited: missing
+    region = rng.choice(["east", "west", "north", None], n, p=[0.4, 0.3, 0.2, 0.1])
+    channel = rng.choice(["ads", "organic", "deals"], n)
+    z = -3.2 + 0.5 * np.log1p(visits) + 0.9 * np.log1p(carts) - 0.004 * tenure
+    z = z + 0.6 * (channel == "deals")
+    p = 1 / (1 + np.exp(-z))
+    y = (rng.uniform(size=n) < p).astype(int)
+    X = pd.DataFrame(
+        {
+            "sessions_90d": visits,
+            "carts_90d": carts,
+            "tenure_days": tenure,
+            "days_since_last_event": last,
+            "region": region,
+            "channel": channel,
+        }
+    )
+    return X, y, p
+
+
+def _prospect_data() -> Data:
+    X, y, _ = prospects_frame(1500, 1)
+    return Data((X.iloc[:1000], y[:1000], X.iloc[1000:], y[1000:]), extra={"X": X})
+
+
 CASES: list[Case] = [
     Case(
         "churn_value_model",
@@ -180,5 +213,11 @@ CASES: list[Case] = [
         lambda: BoostedRegressor(seed=0),
         lambda: _boosted(1),
         lambda m, d: m.predict(d.extra["X"]),
+    ),
+    Case(
+        "conversion_model",
+        lambda: ConversionModel(C=0.5, seed=0),
+        _prospect_data,
+        lambda m, d: m.predict_proba(d.extra["X"]),
     ),
 ]
