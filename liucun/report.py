@@ -18,11 +18,12 @@ from typing import Any
 import pandas as pd
 
 from liucun import look
+from liucun.decide import at_risk
 from liucun.errors import LiucunError
 from liucun.evaluate.plots import calibration_svg
 from liucun.pipeline.aggregates import frame_aggregates, load_dashboard
 from liucun.runs import latest_run
-from liucun.serve import at_risk, i18n
+from liucun.serve import i18n
 from liucun.serve.snapshot import Snapshot
 
 # An item is listed among the lowest quality ones only with this much evidence: a score
@@ -250,7 +251,7 @@ def summary_report(
 
 
 def churn_section(scores: pd.DataFrame, truth_note: str = "", top: int = 10) -> str:
-    """Risk bands and the high-risk customers to act on first (liucun.serve.at_risk)."""
+    """Risk bands and the high-risk customers to act on first (liucun.decide.at_risk)."""
     bands = scores["risk_band"].value_counts()
     counts = " · ".join(f"{b}: {look.count(bands.get(b, 0))}" for b in ("high", "medium", "low"))
     high = scores.iloc[at_risk.order(scores, None, at_risk.Filters(band="high"))]

@@ -253,6 +253,9 @@ def test_short_history_falls_back_to_btyd(short: liucun.Workspace) -> None:
     never = r.scores["reasons"].str.startswith("has never ordered")
     assert never.any() and (~never).any()
     assert r.scores.loc[~never, "p_churn"].mean() < r.scores.loc[never, "p_churn"].min() + 1e-12
+    # BTYD's reasons say which way each one pushes, in words.
+    assert r.scores["reasons"].str.contains(r": (?:raises|lowers) risk", regex=True).all()
+    assert not r.scores["reasons"].str.contains("BG/NBD P(active)", regex=False).any()
 
 
 @pytest.mark.parametrize("horizon", [0, -5])

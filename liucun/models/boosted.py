@@ -2,18 +2,26 @@
 
 Training rows are snapshots stacked over several cutoffs; the latest cutoff is held out
 as the validation slice: it stops boosting early and fits the calibration map, so the
-probabilities are calibrated on data later than what the trees learned from.
+probabilities are calibrated on data later than what the trees learned from. :meth:`refit`
+then grows the same number of trees on every cutoff, the held-out one included: it is the
+one most like the rows scored later.
+
+``monotone`` names features whose effect has a known sign (+1 rising, -1 falling): the
+trees may not contradict it, which keeps them sensible where scoring rows lie beyond the
+training range (customers older than any seen in training, say).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 from sklearn.exceptions import NotFittedError
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
@@ -92,18 +100,32 @@ class _Boosted(Estimator):
         max_rounds: int = 2000,
         early_stopping_rounds: int = 50,
         seed: int = 0,
+        monotone: Mapping[str, int] | None = None,
     ) -> None:
         self.params = params
         self.max_rounds = max_rounds
         self.early_stopping_rounds = early_stopping_rounds
         self.seed = seed
+        self.monotone = monotone
+
+    def _params(self) -> dict[str, Any]:
+        """LightGBM's parameters for the columns of ``matrix_`` (monotone constraints are
+        per column, 0 for the features ``monotone`` does not name)."""
+        params = {**DEFAULT_PARAMS, **(self.params or {}), "objective": self.objective}
+        params["seed"] = self.seed
+        mono = dict(self.monotone or {})
+        if any(mono.get(c, 0) for c in self.matrix_.columns):
+            bad = {k: v for k, v in mono.items() if v not in (-1, 0, 1)}
+            if bad:
+                raise ValueError(f"monotone directions must be -1, 0 or 1, got {bad}")
+            params["monotone_constraints"] = [int(mono.get(c, 0)) for c in self.matrix_.columns]
+        return params
 
     def _train(
         self, X: pd.DataFrame, y: np.ndarray, X_val: pd.DataFrame | None, y_val: np.ndarray | None
     ) -> None:
-        params = {**DEFAULT_PARAMS, **(self.params or {}), "objective": self.objective}
-        params["seed"] = self.seed
         self.matrix_ = FeatureMatrix.learn(X, exclude=set())
+        params = self._params()
         train = lgb.Dataset(self.matrix_.transform(X), label=y, free_raw_data=True)
         if X_val is not None and y_val is not None and len(X_val):
             valid = lgb.Dataset(self.matrix_.transform(X_val), label=y_val, reference=train)
@@ -120,15 +142,71 @@ class _Boosted(Estimator):
             self.booster_ = lgb.train(params, train, num_boost_round=rounds)
             self.best_iteration_ = rounds
 
+    def refit(
+        self, X: pd.DataFrame, y: np.ndarray, keep_level_on: pd.DataFrame | None = None
+    ) -> Self:
+        """Grow the fitted number of trees (``best_iteration_``, as early stopping chose it)
+        again on ``X``, ``y``: all the snapshots, the validation slice included.
+
+        The calibration map and anything else learned on the held-out slice are kept: they
+        were fitted where the trees had not seen the labels. ``keep_level_on`` (the held-out
+        rows) keeps the mean prediction there as it was before, by one shift of the raw
+        score (``offset_``): the new trees have learned the held-out rows' own level, and
+        the calibration already corrects for it, so without the shift a period busier or
+        quieter than the ones before it would count twice. The explainer is dropped (it
+        described the old trees); fit it again with :meth:`fit_explainer`.
+        """
+        self._check()
+        before = None if keep_level_on is None else self._level(keep_level_on, 0.0)
+        y = np.asarray(y, dtype=float)
+        if self.objective == "binary" and len(np.unique(y)) < 2:
+            raise ValueError("the training labels hold one class only: nothing to learn")
+        if self.objective != "binary" and (y < 0).any():
+            raise ValueError("Tweedie targets must be non-negative")
+        self.matrix_ = FeatureMatrix.learn(X, exclude=set())
+        data = lgb.Dataset(self.matrix_.transform(X), label=y, free_raw_data=True)
+        rounds = int(self.best_iteration_)
+        self.booster_ = lgb.train(self._params(), data, num_boost_round=rounds)
+        self.best_iteration_ = rounds
+        self.offset_ = 0.0
+        if keep_level_on is not None and before is not None:
+            self.offset_ = self._shift_to(keep_level_on, before)
+        self.refit_rows_ = len(X)
+        self.__dict__.pop("explainer_", None)
+        self.__dict__.pop("explainer_r2_", None)
+        return self
+
     def _check(self) -> None:
         if not hasattr(self, "booster_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() first")
 
     def _raw(self, X: pd.DataFrame) -> np.ndarray:
         self._check()
-        return self.booster_.predict(
+        raw = self.booster_.predict(
             self.matrix_.transform(X), num_iteration=self.best_iteration_, raw_score=True
         )
+        return raw + float(getattr(self, "offset_", 0.0))
+
+    def _output(self, raw: np.ndarray) -> np.ndarray:
+        """What the model predicts from its raw score (a probability, a mean)."""
+        raise NotImplementedError
+
+    def _level(self, X: pd.DataFrame, shift: float) -> float:
+        """The mean prediction on ``X`` with ``shift`` added to the raw score."""
+        return float(np.mean(self._output(self._raw(X) + shift)))
+
+    def _shift_to(self, X: pd.DataFrame, target: float) -> float:
+        """The raw-score shift that makes the mean prediction on ``X`` equal ``target``
+        (0 where none in [-10, 10] does)."""
+        raw = self._raw(X)
+
+        def gap(d: float) -> float:
+            return float(np.mean(self._output(raw + d))) - target
+
+        lo, hi = -10.0, 10.0
+        if not np.isfinite(target) or gap(lo) * gap(hi) > 0:
+            return 0.0
+        return float(brentq(gap, lo, hi, xtol=1e-10))
 
     def fit_explainer(self, X: pd.DataFrame, max_rows: int = 200_000) -> float:
         """A small tree model distilled from this one, for fast SHAP contributions.
@@ -193,6 +271,9 @@ class _Boosted(Estimator):
             "max_rounds": self.max_rounds,
             "early_stopping_rounds": self.early_stopping_rounds,
             "seed": self.seed,
+            "monotone": dict(self.monotone) if self.monotone else None,
+            "refit_rows": getattr(self, "refit_rows_", None),
+            "offset": float(getattr(self, "offset_", 0.0)),
             "best_iteration": self.best_iteration_,
             "matrix": self.matrix_.to_json(),
             "explainer_r2": getattr(self, "explainer_r2_", None),
@@ -215,6 +296,10 @@ class _Boosted(Estimator):
         if meta["class"] != cls.__name__:
             raise ValueError(f"{path}: holds a {meta['class']}, not a {cls.__name__}")
         m = cls(meta["params"], meta["max_rounds"], meta["early_stopping_rounds"], meta["seed"])
+        m.monotone = meta.get("monotone")
+        if meta.get("refit_rows") is not None:
+            m.refit_rows_ = meta["refit_rows"]
+        m.offset_ = float(meta.get("offset") or 0.0)
         m.booster_ = lgb.Booster(model_file=str(path / "booster.txt"))
         m.best_iteration_ = meta["best_iteration"]
         m.matrix_ = FeatureMatrix(meta["matrix"]["columns"], meta["matrix"]["categories"])
@@ -242,8 +327,9 @@ class BoostedClassifier(_Boosted):
         early_stopping_rounds: int = 50,
         seed: int = 0,
         calibration: str = "platt",
+        monotone: Mapping[str, int] | None = None,
     ) -> None:
-        super().__init__(params, max_rounds, early_stopping_rounds, seed)
+        super().__init__(params, max_rounds, early_stopping_rounds, seed, monotone)
         self.calibration = calibration
 
     def fit(
@@ -281,7 +367,10 @@ class BoostedClassifier(_Boosted):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Columns [P(0), P(1)], calibrated when a validation slice was given."""
-        raw = self._raw(X)
+        p = self._output(self._raw(X))
+        return np.column_stack([1.0 - p, p])
+
+    def _output(self, raw: np.ndarray) -> np.ndarray:
         cal = self.calibration_ or {}
         if "platt" in cal:
             a, b = cal["platt"]
@@ -291,7 +380,7 @@ class BoostedClassifier(_Boosted):
             p = np.interp(raw, xs, ys)
         else:
             p = 1.0 / (1.0 + np.exp(-raw))
-        return np.column_stack([1.0 - p, p])
+        return np.asarray(p, dtype=float)
 
     def _extra_state(self) -> dict[str, Any]:
         return {"calibration_method": self.calibration, "calibration": self.calibration_}
@@ -321,4 +410,7 @@ class BoostedRegressor(_Boosted):
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return np.exp(self._raw(X))
+        return self._output(self._raw(X))
+
+    def _output(self, raw: np.ndarray) -> np.ndarray:
+        return np.exp(raw)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from liucun import config
+from liucun.decide import at_risk
 from liucun.decide.segments import STAGES
 from liucun.engines import workspace_tables
 from liucun.errors import LiucunError
@@ -126,7 +127,13 @@ def _kpis(
         k["revenue_at_risk"] = float((p * clv).sum())
         k["expected_revenue"] = float(_num(scores, "expected_revenue").fillna(0).sum())
         if "risk_band" in scores.columns:
-            k["high_risk"] = int((scores["risk_band"] == "high").sum())
+            # Customers to act on: prospects and customers gone for good are counted apart
+            # (the at-risk list leaves them out by default too).
+            high = (scores["risk_band"] == "high").fillna(False).to_numpy(dtype=bool)
+            prospect, gone = at_risk.groups(scores, customers)
+            k["high_risk"] = int((high & ~prospect & ~gone).sum())
+            k["high_risk_prospects"] = int((high & prospect).sum())
+            k["high_risk_gone"] = int((high & gone & ~prospect).sum())
         if "p_convert" in scores.columns:  # customers who never ordered: P(first order)
             pc = _num(scores, "p_convert").dropna()
             k["prospects"] = len(pc)
@@ -463,6 +470,13 @@ def _validation(ws: Workspace, path: Path) -> dict[str, Any] | None:
     f = snapshot_frame(tables, cut, days, event, add=add, sort=True, arrow=True)
     X = f.drop(columns=["user_id", *LABELS])
     p_churn = 1.0 - model.stacked_purchase(X)
+    held = getattr(model, "validation_", None)
+    if held is not None and len(held) == len(f):
+        # Trees grown again on every cutoff have seen this slice's labels: read the
+        # predictions the held-out trees made, as the model's own metrics did.
+        p = held.set_index("user_id")["p_active"].reindex(f["user_id"].astype(str).to_numpy())
+        if p.notna().all():
+            p_churn = 1.0 - p.to_numpy(dtype=float)
     churned = 1 - f["active"].to_numpy()
     cls = classification_metrics(churned, p_churn)
     bands = risk_band(p_churn, config.section("score", ws.config)["risk_bands"])

@@ -321,7 +321,7 @@ def at_risk(
 ) -> s.AtRiskList:
     """The list to act on: by default without prospects and customers gone for good;
     the largest value at stake first (p_churn × 365-day CLV), customers who ordered in
-    the last few days last (``liucun.serve.at_risk``); with reasons in words (each says
+    the last few days last (``liucun.decide.at_risk``); with reasons in words (each says
     whether it raises or lowers the risk), days since the last order, and the plan's
     action and expected uplift."""
     try:

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from liucun import outputs
+from liucun.decide import at_risk
 from liucun.errors import LiucunError
 from liucun.outputs import json_value
-from liucun.serve import at_risk
 
 OUTPUTS = (
     "customers",
@@ -197,7 +197,7 @@ class Snapshot:
         prospects: bool = False,
         gone: bool = False,
     ) -> int:
-        """Customers on the list for these filters (:mod:`liucun.serve.at_risk`)."""
+        """Customers on the list for these filters (:mod:`liucun.decide.at_risk`)."""
         return len(self._at_risk_ranked(at_risk.Filters(segment, band, prospects, gone)))
 
     def at_risk_left_out(
@@ -227,7 +227,7 @@ class Snapshot:
         prospects: bool = False,
         gone: bool = False,
     ) -> pd.DataFrame:
-        """The list to act on (:mod:`liucun.serve.at_risk`): by default without prospects
+        """The list to act on (:mod:`liucun.decide.at_risk`): by default without prospects
         and customers gone for good, value at stake (p_churn × 365-day CLV) first, recent
         buyers last; with reasons, days since the last order and the planned action and
         its expected uplift where the run planned one. Ranked once per snapshot and

@@ -8,6 +8,14 @@ daily hazard. Records are collected as column arrays per canonical table.
 The action catalogue, the campaign shares and how a contact works (lift, dropout,
 fatigue, hidden response) come from the engine's :class:`~liucun.sim.scenarios.Scenario`,
 never from module globals, so worlds can run side by side in one process.
+
+A churn world's hidden process (``Scenario.latent``, see
+:class:`~liucun.sim.population.Latent`) adds to the day: the purchase rate is multiplied by
+the customer's state and personal season, browsing follows the state with per-customer
+noise (and the gone still visit), and last of all every alive customer's state moves (by
+``bought`` after a purchase that day, else by ``move``). The truth runs the same chain.
+Its draws come from a generator spawned off the engine's, so the default world (no hidden
+process) draws exactly what it always drew.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from liucun.sim.population import (
     WELCOME_COUPON,
     Catalog,
     Customers,
+    LatentTraits,
     expected_dropout,
 )
 from liucun.sim.scenarios import DEFAULT, Scenario
@@ -84,6 +93,10 @@ class State:
     died_day: np.ndarray
     n_orders: np.ndarray
     contacts: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    # Churn worlds: each customer's hidden state (index into ``latent.spec.states``) and
+    # their latent traits (drawn once, never changed); all zeros and ``None`` otherwise.
+    phase: np.ndarray | None = None
+    latent: LatentTraits | None = None
 
     @classmethod
     def start(cls, cust: Customers) -> State:
@@ -101,15 +114,20 @@ class State:
             opted_out=np.zeros(n, bool),
             died_day=np.full(n, NEVER, np.int64),
             n_orders=np.zeros(n, np.int64),
+            phase=np.zeros(n, np.int64),
         )
 
     def snapshot(self) -> State:
-        return State(
-            **{
-                k: (v.copy() if isinstance(v, np.ndarray) else list(v))
-                for k, v in self.__dict__.items()
-            }
-        )
+        """A copy to branch from: arrays and the contact list copied, traits shared."""
+        out = {}
+        for k, v in self.__dict__.items():
+            if isinstance(v, np.ndarray):
+                out[k] = v.copy()
+            elif isinstance(v, list):
+                out[k] = list(v)
+            else:
+                out[k] = v
+        return State(**out)
 
 
 class Engine:
@@ -153,6 +171,18 @@ class Engine:
         self._hour_cum = np.cumsum(HOUR_WEIGHTS)
         self._leaf = np.array([c.rsplit("/", 1)[1] for c in cat.category])
         self._welcome_p = np.array([P_WELCOME[k] for k in cust.abuse_kind])
+        self.latent = scenario.latent
+        if self.latent is not None:
+            # Its own stream: spawning reads nothing from ``rng``'s sequence of draws.
+            self.latent_rng = rng.spawn(1)[0]
+            traits = LatentTraits.draw(self.latent, self.latent_rng, cust, scenario.rate_scale)
+            self.state.latent = traits
+            self.state.phase = self._draw_states(np.asarray(self.latent.start), cust.size)
+
+    def _draw_states(self, p: np.ndarray, n: int) -> np.ndarray:
+        """``n`` states drawn from the distribution ``p`` (the hidden process's stream)."""
+        u = self.latent_rng.random(n)
+        return np.minimum((np.cumsum(p)[None, :] < u[:, None]).sum(axis=1), len(p) - 1)
 
     def warm_start(self, rng: np.random.Generator) -> None:
         """Customers who signed up before day 0 start as their tenure left them.
@@ -166,7 +196,16 @@ class Engine:
         if not len(old):
             return
         tenure = -cust.arrival[old]
-        q = 1.0 - np.exp(-cust.rate[old])
+        if self.latent is None:
+            q = 1.0 - np.exp(-cust.rate[old])
+        else:
+            # The long-run mix of hidden states: old customers start in it, and buy at
+            # its mean rate (and personal season, averaged over the year: one).
+            assert st.latent is not None and st.phase is not None
+            mix = self.latent.long_run(float(np.mean(cust.rate)))
+            st.phase[old] = self._draw_states(mix, len(old))
+            mean_state = float(mix @ st.latent.state_rate)
+            q = 1.0 - np.exp(-cust.rate[old] * st.latent.rate_mult[old] * mean_state)
         drop = expected_dropout(cust, self.cat)[old]
         survive = ((1.0 - q * drop) * (1.0 - cust.hazard[old])) ** tenure
         alive = rng.random(len(old)) < survive
@@ -220,7 +259,10 @@ class Engine:
             self._campaign(t, self.campaign_days[t])
         active = st.alive & (cust.arrival <= t)
         lift = np.where(st.lift_until >= t, st.lift, 1.0)
-        q = 1.0 - np.exp(-st.rate * self.s[t] * lift)
+        intensity = st.rate * self.s[t] * lift
+        if st.latent is not None:
+            intensity = intensity * self._latent_factor(t)
+        q = 1.0 - np.exp(-intensity)
         regular = active & (cust.arrival < t) & (rng.random(cust.size) < q)
         arriving = active & (cust.arrival == t)
         new = arriving & (rng.random(cust.size) < cust.first_buy)
@@ -228,9 +270,50 @@ class Engine:
         if len(buyers):
             self._orders(t, buyers, new[buyers])
         # Drop out: after a purchase (worse after a bad one), then the daily hazard.
-        self._browse(t, np.flatnonzero(active))
+        if st.latent is None:
+            self._browse(t, np.flatnonzero(active))
+        else:
+            self._browse(t, *self._latent_visits(t, active))
         hazard = active & st.alive & (rng.random(cust.size) < cust.hazard)
         self._die(np.flatnonzero(hazard), t)
+        if st.latent is not None:
+            self._move(active & st.alive, regular | new)
+
+    # -- a churn world's hidden process --------------------------------------------------
+    def _latent_factor(self, t: int) -> np.ndarray:
+        """Per customer: the purchase-rate multiplier of their state and season on day t."""
+        st = self.state
+        assert st.latent is not None and st.phase is not None
+        factor = st.latent.state_rate[st.phase] * st.latent.rate_mult
+        if st.latent.seasonal.any():
+            factor = factor * st.latent.season(slice(None), np.array([t]))[:, 0]
+        return factor
+
+    def _latent_visits(self, t: int, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(who, browse sessions expected) today: by state and season, noisy; the gone too."""
+        st, cust = self.state, self.cust
+        lat = st.latent
+        assert lat is not None and st.phase is not None
+        rate = BROWSE_SESSIONS_PER_PURCHASE * st.rate * self.s[t] * lat.propensity * lat.rate_mult
+        alive = rate * lat.state_browse[st.phase]
+        if lat.seasonal.any():
+            alive = alive * lat.season(slice(None), np.array([t]))[:, 0]
+        gone = (cust.arrival <= t) & ~st.alive
+        rate = np.where(active, alive, np.where(gone, lat.spec.browse_gone * rate, 0.0))
+        who = np.flatnonzero(active | (gone & (lat.spec.browse_gone > 0)))
+        return who, rate[who]
+
+    def _move(self, alive: np.ndarray, bought: np.ndarray) -> None:
+        """Tonight's state change of every alive customer (after a purchase: ``bought``)."""
+        st = self.state
+        assert st.latent is not None and st.phase is not None
+        if st.latent.spec.size == 1:
+            return
+        idx = np.flatnonzero(alive)
+        rows = st.latent.next_rows(idx, st.phase[idx], bought[idx])
+        u = self.latent_rng.random(len(idx))
+        new = (np.cumsum(rows, axis=1) < u[:, None]).sum(axis=1)
+        st.phase[idx] = np.minimum(new, st.latent.spec.size - 1)
 
     def _die(self, idx: np.ndarray, t: int) -> None:
         st = self.state
@@ -445,10 +528,15 @@ class Engine:
         drop = np.minimum(cust.dropout[buyers] + BAD_EXPERIENCE_DROPOUT * bad, 1.0)
         self._die(buyers[rng.random(nb) < drop], t)
 
-    def _browse(self, t: int, active: np.ndarray) -> None:
-        """Browse-only sessions: searches, views, carts mostly abandoned."""
+    def _browse(self, t: int, active: np.ndarray, rate: np.ndarray | None = None) -> None:
+        """Browse-only sessions: searches, views, carts mostly abandoned.
+
+        ``rate``: the expected sessions of each of ``active`` today (a churn world's);
+        by default in proportion to their purchase rate.
+        """
         st, rng = self.state, self.rng
-        rate = BROWSE_SESSIONS_PER_PURCHASE * st.rate[active] * self.s[t]
+        if rate is None:
+            rate = BROWSE_SESSIONS_PER_PURCHASE * st.rate[active] * self.s[t]
         n_sess = rng.poisson(rate)
         who = np.repeat(active, n_sess)
         ns = len(who)

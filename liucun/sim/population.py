@@ -9,11 +9,18 @@ a customer who is alive buys on a day with probability ``1 - exp(-rate * season 
 after each purchase they drop out with probability ``dropout + BAD_EXPERIENCE_DROPOUT`` if
 the order went badly (late delivery or a poor item), else ``dropout``; every day they also
 drop out with probability ``hazard``.
+
+Churn worlds (issue 19) add a hidden process on top (:class:`Latent`): every alive
+customer is in one of a few states (engaged, cooling, lapsed; or the stages of a
+replenishment cycle) that multiply the purchase and browse rates and move day by day; some
+customers have a personal buying season; visits are noisy. The per-customer draws live in
+:class:`LatentTraits`; the engine moves the states and the truth runs the same chain
+forward exactly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -112,6 +119,8 @@ MEAN_EXTRA_ITEMS = 0.5  # items per order = 1 + Poisson(0.5)
 P_QTY2 = 0.15  # each line has quantity 2 with this probability, else 1
 CANCEL_RATE = 0.02
 BAD_EXPERIENCE_DROPOUT = 0.25
+RATE_SHAPE = 0.9  # gamma shape of the daily purchase rates
+RATE_MEAN_DAYS = 35.0  # mean days between orders while alive
 NEW_CUSTOMER_FIRST_BUY = 0.45  # chance that a new sign-up buys on the day they arrive
 WELCOME_COUPON = ("NEW10", 10.0)  # first-order coupon some new customers use
 
@@ -266,7 +275,8 @@ def make_customers(
     channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_SHARE)
     deal_seeker = channel == CHANNELS.index("deals")
     sens = np.clip(rng.beta(2.0, 3.5, n) + 0.3 * deal_seeker, 0, 1)
-    rate = rng.gamma(0.9, 1.0 / (0.9 * 35.0), n)  # mean: one order per 35 days when alive
+    # Mean: one order per 35 days when alive.
+    rate = rng.gamma(RATE_SHAPE, 1.0 / (RATE_SHAPE * RATE_MEAN_DAYS), n)
     dropout = rng.beta(1.4, 3.0, n)
     hazard = rng.gamma(2.0, 1.0 / (2.0 * 700.0), n)
     if rate_scale != 1.0:
@@ -374,3 +384,176 @@ def bad_order_probability(cust: Customers, cat: Catalog) -> np.ndarray:
     """Chance one order goes badly: late, or its first item disappoints."""
     bad_item = (cust.weights * cat.bad_item[cust.candidates]).sum(axis=1)
     return 1.0 - (1.0 - cust.late_rate) * (1.0 - bad_item)
+
+
+# -- churn worlds: a hidden process behind purchases and visits (issue 19) ----------------
+YEAR_DAYS = 365.0
+
+
+@dataclass(frozen=True)
+class Latent:
+    """A hidden per-customer process behind purchases and visits (a churn world's).
+
+    Every alive customer is in one of ``states``; each multiplies the purchase rate
+    (``rate``) and the browse rate (``browse``). A day without a purchase moves the state by
+    ``move`` (row: from, column: to), a day with one by ``bought`` (``None``: ``move``). How
+    fast ``move`` steps off its diagonal is a per-customer gamma multiplier ``pace`` (mean
+    1, shape ``pace_shape``; 0: one pace for all), so some customers cool or cycle faster.
+    Sign-ups start by ``start``; customers there before day 0 by the chain's long-run mix.
+    ``rate_shape`` > 0 re-spreads purchase rates: each ordinary customer's rate is mapped,
+    rank and mean kept, onto a gamma of that shape instead of ``RATE_SHAPE`` (small: CDNOW-
+    like spread; large: alike customers, so the truth itself is less sure who will buy).
+
+    Visits are noisy: a per-customer browse propensity (log-normal, mean 1, sigma
+    ``browse_noise``), and the gone keep visiting at ``browse_gone`` of their rate (a visit
+    does not prove a customer alive). A ``season_share`` of customers have a personal
+    buying season: their purchase and browse rates are multiplied by
+    ``exp(kappa cos(2 pi (t - peak) / 365)) / I0(kappa)`` (mean 1 over a year), the peak
+    day uniform over the year, ``kappa = season_kappa``.
+    """
+
+    states: tuple[str, ...] = ("active",)
+    rate: tuple[float, ...] = (1.0,)
+    browse: tuple[float, ...] = (1.0,)
+    move: tuple[tuple[float, ...], ...] = ((1.0,),)
+    bought: tuple[tuple[float, ...], ...] | None = None
+    start: tuple[float, ...] = (1.0,)
+    pace_shape: float = 0.0
+    rate_shape: float = 0.0
+    browse_noise: float = 0.0
+    browse_gone: float = 0.0
+    season_share: float = 0.0
+    season_kappa: float = 0.0
+
+    def __post_init__(self) -> None:
+        k = len(self.states)
+        problems = []
+        if k < 1 or len(set(self.states)) != k:
+            problems.append("states must be distinct and at least one")
+        for name in ("rate", "browse", "start"):
+            v = np.asarray(getattr(self, name), float)
+            if v.shape != (k,) or not (np.isfinite(v).all() and (v >= 0).all()):
+                problems.append(f"{name} needs {k} finite values >= 0")
+        if not problems and abs(sum(self.start) - 1.0) > 1e-9:
+            problems.append("start must sum to 1")
+        for name in ("move", "bought"):
+            m = getattr(self, name)
+            if m is None:
+                continue
+            a = np.asarray(m, float)
+            if a.shape != (k, k) or not ((a >= 0).all() and np.allclose(a.sum(axis=1), 1)):
+                problems.append(f"{name} must be {k}x{k} with rows of probabilities")
+        for name in ("pace_shape", "rate_shape", "browse_noise", "browse_gone", "season_kappa"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v >= 0):
+                problems.append(f"{name} = {v!r} must be finite and >= 0")
+        if not 0 <= self.season_share <= 1:
+            problems.append(f"season_share = {self.season_share!r} must be in [0, 1]")
+        if problems:
+            raise ValueError("latent process: " + "; ".join(problems))
+
+    @property
+    def size(self) -> int:
+        return len(self.states)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(rate, browse, move, bought) as arrays."""
+        move = np.asarray(self.move, float)
+        bought = move if self.bought is None else np.asarray(self.bought, float)
+        return np.asarray(self.rate, float), np.asarray(self.browse, float), move, bought
+
+    def long_run(self, mean_rate: float) -> np.ndarray:
+        """Share of customers in each state in the long run at a typical purchase rate.
+
+        Used only to start customers who signed up before day 0 (what a shop that has run
+        for years looks like); the truth starts from each customer's actual state at D.
+        """
+        rate, _, move, bought = self.arrays()
+        q = 1.0 - np.exp(-mean_rate * rate)
+        chain = (1.0 - q)[:, None] * move + q[:, None] * bought
+        pi = np.full(self.size, 1.0 / self.size)
+        for _ in range(5000):
+            pi = pi @ chain
+        return pi / pi.sum()
+
+
+@dataclass
+class LatentTraits:
+    """One world's per-customer latent draws (read by the engine and the truth alike)."""
+
+    spec: Latent
+    pace: np.ndarray  # how fast ``move`` steps off its diagonal (mean 1)
+    rate_mult: np.ndarray  # multiplies the purchase and browse rates (``rate_shape``)
+    propensity: np.ndarray  # browse propensity (mean 1)
+    seasonal: np.ndarray  # bool: has a personal buying season
+    peak: np.ndarray  # day of the year the personal season peaks
+    _arrays: tuple[np.ndarray, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._arrays = self.spec.arrays()
+
+    @classmethod
+    def draw(
+        cls, spec: Latent, rng: np.random.Generator, cust: Customers, rate_scale: float = 1.0
+    ) -> LatentTraits:
+        """Draw every customer's traits (a fixed number of draws per customer).
+
+        ``rate_scale``: the world's, to recover each rate's place in its gamma.
+        """
+        n = cust.size
+        _, _, move, _ = spec.arrays()
+        off = (move.sum(axis=1) - np.diag(move)).max()
+        if spec.pace_shape > 0:
+            pace = rng.gamma(spec.pace_shape, 1.0 / spec.pace_shape, n)
+            if off > 0:  # the fastest still move with a probability of at most 1
+                pace = np.minimum(pace, 1.0 / off)
+        else:
+            pace = np.ones(n)
+        rate_mult = np.ones(n)
+        if spec.rate_shape > 0 and rate_scale > 0:
+            from scipy.stats import gamma
+
+            own = cust.abuse_kind == ""  # abusers' rates are set, not drawn
+            x = cust.rate[own] * RATE_MEAN_DAYS / rate_scale  # gamma(RATE_SHAPE), mean 1
+            # Clipped: a rate far in the tail must not map to an infinite one.
+            u = np.clip(gamma.cdf(x, RATE_SHAPE, scale=1.0 / RATE_SHAPE), 1e-12, 1 - 1e-12)
+            y = gamma.ppf(u, spec.rate_shape, scale=1.0 / spec.rate_shape)
+            rate_mult[own] = np.where(x > 0, y / np.maximum(x, 1e-300), 1.0)
+        sigma = spec.browse_noise
+        propensity = rng.lognormal(-0.5 * sigma**2, sigma, n) if sigma > 0 else np.ones(n)
+        seasonal = rng.random(n) < spec.season_share
+        peak = rng.uniform(0.0, YEAR_DAYS, n)
+        return cls(spec, pace, rate_mult, propensity, seasonal, peak)
+
+    @property
+    def state_rate(self) -> np.ndarray:
+        return self._arrays[0]
+
+    @property
+    def state_browse(self) -> np.ndarray:
+        return self._arrays[1]
+
+    def season(self, idx: np.ndarray | slice, days: np.ndarray) -> np.ndarray:
+        """Personal season factor of customers ``idx`` on absolute ``days``: (len, days)."""
+        kappa = self.spec.season_kappa
+        seasonal = self.seasonal[idx]
+        out = np.ones((len(seasonal), len(days)))
+        if kappa <= 0 or not seasonal.any():
+            return out
+        angle = 2.0 * np.pi * (np.asarray(days, float)[None, :] - self.peak[idx][seasonal, None])
+        bump = np.exp(kappa * np.cos(angle / YEAR_DAYS)) / np.i0(kappa)
+        out[seasonal] = bump
+        return out
+
+    def transitions(self, idx: np.ndarray) -> np.ndarray:
+        """Each customer's daily ``move`` matrix with their own pace: (len(idx), K, K)."""
+        _, _, move, _ = self._arrays
+        eye = np.eye(self.spec.size)
+        return eye[None] + self.pace[idx, None, None] * (move - eye)[None]
+
+    def next_rows(self, idx: np.ndarray, phase: np.ndarray, bought: np.ndarray) -> np.ndarray:
+        """Where each of ``idx`` (in state ``phase``) may go tonight: (len(idx), K)."""
+        _, _, move, after = self._arrays
+        eye = np.eye(self.spec.size)
+        rows = eye[phase] + self.pace[idx, None] * (move[phase] - eye[phase])
+        return np.where(bought[:, None], after[phase], rows)

@@ -14,6 +14,16 @@ An action contacted at D multiplies survival by ``1 - aversion`` at once and the
 ``1 + lift`` for its window; its discount follows from the sums above. Lift and dropout
 come from the scenario's :meth:`~liucun.sim.scenarios.Scenario.response`, the one the
 engine uses, with each customer's contacts before D (fatigue) and hidden multiplier.
+
+In a churn world (``state.latent``: hidden states, personal seasons) the same sums run
+over a vector per customer, the chance of being alive and in each hidden state, started
+from the customer's actual state at D (``state.phase``); with ``q_t[k]`` the day's
+purchase chance in state k (its rate multiplier and the personal season included), ``M``
+the customer's nightly move without a purchase and ``B`` the one after a purchase:
+
+    A_{t+1} = (A_t ⊙ (1 - q_t)) M (1 - h)
+    S_{t+1} = [(S_t ⊙ (1 - q_t)) M + (S_t ⊙ q_t (1 - p)) B] (1 - h)
+    E[orders] = Σ_t S_t · q_t,   P(any purchase) = Σ_t A_t · q_t
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from liucun.sim.population import (
     SHIPPING_FEE,
     Catalog,
     Customers,
+    LatentTraits,
     expected_dropout,
     expected_gross,
 )
@@ -72,6 +83,61 @@ def _paths(
     }
 
 
+def _latent_paths(
+    traits: LatentTraits,
+    idx: np.ndarray,
+    start: np.ndarray,
+    rate: np.ndarray,
+    drop: np.ndarray,
+    hazard: np.ndarray,
+    season: np.ndarray,
+    first_day: int,
+    lift: np.ndarray | None = None,
+    window: int = 0,
+    arrival: np.ndarray | None = None,
+    first_buy: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """:func:`_paths` for a churn world: the chain over hidden states, run exactly.
+
+    ``start``: (n, K) chance of being alive in each state at ``first_day`` (zeros for the
+    gone; the contact's keep chance already applied). ``arrival``: the horizon day a
+    customer signs up (they start by the process's ``start`` and buy that day with
+    ``first_buy``), -1 for none; then ``daily`` holds the expected orders per day.
+    """
+    n, horizon = len(idx), len(season)
+    state_rate, _, _, after = traits.spec.arrays()
+    moves = traits.transitions(idx)  # (n, K, K), each customer's own pace
+    personal = traits.season(idx, np.arange(first_day, first_day + horizon))
+    s = start.copy()
+    a = start.copy()
+    out = {k: np.zeros(n) for k in ("orders", "p_any", "first_in_window", "orders_in_window")}
+    daily = np.zeros((n, horizon)) if arrival is not None else None
+    keep = (1.0 - hazard)[:, None]
+    for t, f in enumerate(season):
+        m = 1.0 + lift if (lift is not None and t < window) else 1.0
+        x = (rate * traits.rate_mult[idx] * f * m * personal[:, t])[:, None] * state_rate[None, :]
+        q = 1.0 - np.exp(-x)
+        if arrival is not None and first_buy is not None:
+            new = arrival == t
+            s[new] = np.asarray(traits.spec.start)
+            a[new] = np.asarray(traits.spec.start)
+            q[new] = first_buy[new, None]
+        sq, aq = (s * q).sum(axis=1), (a * q).sum(axis=1)
+        out["orders"] += sq
+        out["p_any"] += aq
+        if t < window:
+            out["first_in_window"] += aq
+            out["orders_in_window"] += sq
+        if daily is not None:
+            daily[:, t] = sq
+        a = np.einsum("nk,nkj->nj", a * (1.0 - q), moves) * keep
+        stay = np.einsum("nk,nkj->nj", s * (1.0 - q), moves)
+        s = (stay + (s * q * (1.0 - drop)[:, None]) @ after) * keep
+    if daily is not None:
+        out["daily"] = daily
+    return out
+
+
 def _order_value(cust: Customers, cat: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(expected goods value, value incl. shipping, chance an order is paid) per customer."""
     gross = expected_gross(cust, cat.price)
@@ -101,7 +167,21 @@ def customers_truth(
     drop = expected_dropout(cust, cat)[idx]
     hazard = cust.hazard[idx]
     gross, value, paid = (x[idx] for x in _order_value(cust, cat))
-    base = _paths(rate, drop, hazard, season)
+    lat = state.latent
+
+    def paths(
+        lift: np.ndarray | None = None, window: int = 0, keep: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Expected outcomes with an optional action (lift for ``window`` days, ``keep``)."""
+        if lat is None:
+            return _paths(rate, drop, hazard, season, lift, window, keep)
+        assert state.phase is not None
+        start = np.eye(lat.spec.size)[state.phase[idx]] * alive[:, None]
+        if keep is not None:
+            start = start * keep[:, None]
+        return _latent_paths(lat, idx, start, rate, drop, hazard, season, day, lift, window)
+
+    base = paths()
     revenue0 = paid * base["orders"] * value
     horizon = len(season)
     rec = act.recency(state.last_purchase[idx], day, cust.arrival[idx])
@@ -113,7 +193,7 @@ def customers_truth(
     for name, a in actions.items():
         lift, driven_away = scenario.response(a, cust, idx, rec, recent)
         keep = 1.0 - driven_away
-        p = _paths(rate, drop, hazard, season, lift, a.window_days, keep)
+        p = paths(lift, a.window_days, keep)
         if a.kind == "fixed":
             disc = a.value * p["first_in_window"]
         elif a.kind == "pct":
@@ -171,6 +251,12 @@ def customers_truth(
             "horizon_days": horizon,
         }
     )
+    if lat is not None:  # a churn world: the hidden state at D ("gone" for the gone)
+        assert state.phase is not None
+        names = np.array(lat.spec.states, dtype=object)[state.phase[idx]]
+        customers["latent_state"] = np.where(alive, names, "gone")
+        # The customer's own rate, before their state's and season's multipliers.
+        customers["purchase_rate"] = state.rate[idx] * lat.rate_mult[idx]
     return customers, pd.concat(effects, ignore_index=True)
 
 
@@ -199,8 +285,26 @@ def demand_truth(
     """True expected units sold per item per day over the holdout (no new intervention)."""
     n, horizon = cust.size, len(season)
     drop = expected_dropout(cust, cat)
+    there = (cust.arrival < day) & state.alive
+    if state.latent is not None:
+        assert state.phase is not None
+        arrival = np.where(cust.arrival >= day, cust.arrival - day, -1)
+        start = np.eye(state.latent.spec.size)[state.phase] * there[:, None]
+        expected = _latent_paths(
+            state.latent,
+            np.arange(n),
+            start,
+            state.rate,
+            drop,
+            cust.hazard,
+            season,
+            day,
+            arrival=arrival,
+            first_buy=cust.first_buy,
+        )["daily"]
+        return _demand_frame(cust, cat, expected, dates)
     expected = np.zeros((n, horizon))
-    s = np.where((cust.arrival < day) & state.alive, 1.0, 0.0)
+    s = np.where(there, 1.0, 0.0)
     for t in range(horizon):
         arriving = cust.arrival == day + t
         q = 1.0 - np.exp(-state.rate * season[t])
@@ -208,6 +312,14 @@ def demand_truth(
         s = np.where(arriving, 1.0, s)
         expected[:, t] = s * q
         s = s * (1.0 - q * drop) * (1.0 - cust.hazard)
+    return _demand_frame(cust, cat, expected, dates)
+
+
+def _demand_frame(
+    cust: Customers, cat: Catalog, expected: np.ndarray, dates: pd.DatetimeIndex
+) -> pd.DataFrame:
+    """Expected orders per customer and day (n, H) → expected units per item and day."""
+    n, horizon = expected.shape
     units_per_order_line = (1.0 + MEAN_EXTRA_ITEMS) * (1.0 + P_QTY2)
     rows = np.repeat(np.arange(n), cust.candidates.shape[1])
     w = sparse.csr_matrix(

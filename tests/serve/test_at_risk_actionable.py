@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from liucun.decide import at_risk
 from liucun.report import churn_section, workspace_report
-from liucun.serve import at_risk
 from liucun.serve.app import create_app
 from liucun.serve.keys import KeyStore
 from liucun.serve.snapshot import Snapshots
@@ -289,3 +289,16 @@ def test_demo_report_lists_high_risk_customers_to_act_on() -> None:
     listed = re.findall(r"<tr><td>([^<]*)</td>", section)
     # High band only, without prospects or the gone; no customers frame: no recency tier.
     assert listed == ["a1", "a2", "a5"]
+
+
+def test_high_risk_kpi_counts_customers_to_act_on() -> None:
+    """The dashboard's "High-risk customers" counts those the list holds; the high-risk
+    prospects (p1, p2) and the customer gone for good (g1) are counted apart."""
+    from liucun.pipeline.aggregates import frame_aggregates
+
+    f = _frames()
+    k = frame_aggregates(f["customers"], f["scores"], f["plan"])["kpis"]
+    assert k["high_risk"] == 3  # a1, a2, a5 (p_churn ≥ 0.7, neither prospect nor gone)
+    assert k["high_risk_prospects"] == 2 and k["high_risk_gone"] == 1
+    band = at_risk.Filters(band="high")
+    assert k["high_risk"] == len(at_risk.order(f["scores"], f["customers"], band))

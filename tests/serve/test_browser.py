@@ -384,9 +384,9 @@ def test_at_risk_filter(signed_in: tuple[Any, Problems], served) -> None:
 def test_at_risk_is_the_actionable_list(signed_in: tuple[Any, Problems], served) -> None:
     """By default no prospects and no customers gone for good, recent buyers not first,
     every reason in words with its direction; ticking "Show prospects" brings them back."""
+    from liucun.decide.at_risk import RECENT_DAYS
     from liucun.features import FEATURES
     from liucun.models.reasons import NOTHING
-    from liucun.serve.at_risk import RECENT_DAYS
 
     page, problems = signed_in
     en = i18n.strings("en")

@@ -27,12 +27,12 @@ from typer.testing import CliRunner
 
 import liucun
 from liucun.cli import app as cli
+from liucun.decide.at_risk import RECENT_DAYS
 from liucun.features.cohorts import cohort_frame, cohort_matrix
 from liucun.pipeline.aggregates import dashboard_aggregates
 from liucun.pipeline.run import run
 from liucun.serve import i18n
 from liucun.serve.app import create_app
-from liucun.serve.at_risk import RECENT_DAYS
 from liucun.serve.i18n import EN, ZH
 from liucun.serve.keys import KeyStore
 from liucun.serve.snapshot import Snapshots
@@ -105,7 +105,10 @@ def test_run_writes_dashboard_json(shop: tuple[Path, str], dash: dict, scores: p
     assert k["customers"] == len(scores)
     assert sum(s["customers"] for s in dash["stages"]) == len(scores)
     assert sum(b["customers"] for b in dash["bands"]) == len(scores)
-    assert k["high_risk"] == int((scores["risk_band"] == "high").sum())
+    high = scores["risk_band"] == "high"
+    away = scores["lifecycle_stage"].isin(["prospect", "churned"])
+    assert k["high_risk"] == int((high & ~away).sum())
+    assert k["high_risk"] + k["high_risk_prospects"] + k["high_risk_gone"] == int(high.sum())
     var = (scores["p_churn"] * scores["clv_365d"].fillna(0)).sum()
     assert k["revenue_at_risk"] == pytest.approx(var)
     assert sum(sum(r) for r in dash["rfm_grid"]["counts"]) == k["buyers"]

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import OptimizeResult, minimize
-from scipy.special import hyp2f1
+from scipy.special import gammaln, hyp2f1, logsumexp
 from sklearn.exceptions import NotFittedError
 
 from liucun.models.base import Estimator
@@ -116,12 +116,51 @@ def _hyp2f1_series(
     return total
 
 
+_LEGENDRE = np.polynomial.legendre.leggauss(96)
+
+
+def _hyp2f1_1bc_sum(b: FloatArray, c: FloatArray, z: FloatArray, head: int = 256) -> FloatArray:
+    """2F1(1, b; c; z) for 0 < b < c and 0 <= z < 1, in a fixed number of operations.
+
+    The k-th term, exp(lnG(b+k) - lnG(b) - lnG(c+k) + lnG(c) + k ln z), is smooth in k:
+    about k^-(c-b) z^k, a power law that turns geometric past k ~ 1/(-ln z). The first
+    ``head`` terms are summed; the rest is the integral of the term from head - 1/2 (the
+    midpoint rule, corrected for the terms' local decay rate), taken in log k, where the
+    integrand is smooth, by Gauss-Legendre up to where z^k has fallen by e^-60.
+
+    Why not sum on: near z = 1 the series needs some 40/(1 - z) terms (60,000 at
+    z = 0.9993, met by Pareto/NBD fits on thin data, where the optimiser strays to large
+    r and s and scipy's hyp2f1 returns NaN), once per likelihood evaluation.
+    """
+    b, c, z = (np.atleast_1d(np.asarray(v, dtype=float)) for v in np.broadcast_arrays(b, c, z))
+    out = np.ones(b.shape)
+    pos = z > 0
+    if not pos.any():
+        return out
+    b, c, lz = b[pos, None], c[pos, None], np.log(z[pos])[:, None]
+    base = gammaln(c) - gammaln(b)
+    k = np.arange(head, dtype=float)[None, :]
+    head_sum = np.exp(logsumexp(gammaln(b + k) - gammaln(c + k) + base + k * lz, axis=1))
+    k0 = head - 0.5
+    top = np.log1p(60.0 / (-lz * k0))  # in log k: z^k has fallen by e^-60 there
+    x, w = _LEGENDRE
+    u = (x[None, :] + 1.0) * top / 2.0
+    kk = k0 * np.exp(u)
+    log_term = gammaln(b + kk) - gammaln(c + kk) + base + kk * lz + np.log(kk)
+    tail = np.exp(logsumexp(log_term, b=w[None, :], axis=1)) * top[:, 0] / 2.0
+    # A sum of e^(-lam k) over k >= K is its integral from K - 1/2 times (lam/2)/sinh(lam/2):
+    # with the local decay rate lam that takes the midpoint rule's error to third order.
+    half = (np.log((c + k0) / (b + k0)) - lz)[:, 0] / 2.0
+    out[pos] = head_sum + tail * half / np.sinh(half)
+    return out
+
+
 def _log_hyp2f1_1bc(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
     """log 2F1(1, b; c; z) for 0 < b < c and 0 <= z < 1.
 
     The series has positive terms with ratio (b+k)/(c+k)*z < z, so the value lies in
     [1, 1/(1-z)]; anything outside that (scipy failing at extreme parameters) is recomputed
-    by direct summation.
+    by :func:`_hyp2f1_1bc_sum`.
     """
     b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (b, c, z)))
     with np.errstate(all="ignore"):
@@ -130,7 +169,7 @@ def _log_hyp2f1_1bc(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
     bad = ~np.isfinite(val) | (val < 1.0 - 1e-12) | (val > upper * (1 + 1e-9))
     if bad.any():
         val = np.array(val, dtype=float)
-        val[bad] = _hyp2f1_series(np.ones(int(bad.sum())), b[bad], c[bad], z[bad])
+        val[bad] = np.minimum(_hyp2f1_1bc_sum(b[bad], c[bad], z[bad]), upper[bad])
     return np.log(np.maximum(val, 1.0))
 
 

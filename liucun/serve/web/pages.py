@@ -14,8 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from liucun import look
+from liucun.decide.at_risk import RECENT_DAYS, Filters
 from liucun.errors import LiucunError
-from liucun.serve.at_risk import RECENT_DAYS, Filters
 from liucun.serve.snapshot import split_reasons
 from liucun.serve.web import charts, views
 from liucun.serve.web.context import OpenPage, OpenRun, PageRoute, SignedIn

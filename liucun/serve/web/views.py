@@ -11,10 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from liucun.decide.at_risk import Filters
 from liucun.features.timeline import read_timeline
 from liucun.outputs import records
 from liucun.pipeline.aggregates import frame_aggregates, load_dashboard
-from liucun.serve.at_risk import Filters
 from liucun.serve.snapshot import Snapshot, split_reasons
 from liucun.serve.web.filters import missing
 
