@@ -25,6 +25,11 @@ engine = "duckdb"
 # waits up to this many seconds for the lock, then fails with "busy"; 0 = fail at once.
 lock_timeout_s = 60
 
+[shop]
+# The shop's time zone (e.g. "Asia/Shanghai"): its calendar days are the days demand is
+# counted and forecast by (`liucun forecast`), and 00:00 of --as-of there is the cut-off.
+timezone = "UTC"
+
 [ingest]
 # Time zone for naive timestamps in source files (an ingest's --tz overrides it).
 timezone = "UTC"
@@ -417,6 +422,15 @@ explore_share = 0.05
 # random arm and a control group, sized (like `liucun campaign size`) to detect this
 # absolute change in the response window's purchase rate.
 first_test_mde = 0.02
+# Categories where `liucun pricing` suggests a discount (suggested_discount > 0) join the
+# catalog as pct actions price_discount_<percent>_<category> ("/" and spaces as "_"): a
+# redeemed offer costs the depth × the category's share of the shop's sales × the
+# customer's expected order amount. Without randomised history they are never planned on
+# evidence: a first test gives each a randomised arm with its own control group. At most
+# this many (the best-selling categories first); 0 leaves them out.
+price_actions = 3
+# Contact cost of such an action (as contact_cost in [plan.actions]).
+price_action_contact_cost = 0.05
 
 # The action catalog: one table per action, named as in treatments.action. Actions found
 # in treatments but not here are planned too, their costs learned from history.
@@ -514,6 +528,26 @@ shared_attributes = ["device_id", "address", "payment_token"]
 # min_orders_24h = 4
 # strength = 0.6
 
+# Price elasticity and discount depth (`liucun pricing`): elasticities from the shop's own
+# price changes in order_items.price (Poisson fixed effects, calendar and promotions
+# controlled for); the discount maximises expected gross margin within these bounds.
+[pricing]
+# Days of sales history before as_of to learn from.
+history_days = 730
+# Distinct price changes a category (or item) needs for an estimate; fewer: "not enough
+# price variation" and no elasticity rather than a guess.
+min_price_changes = 5
+# A day's price counts as changed when it moves by more than this share from the day before.
+price_change_threshold = 0.01
+# Unit cost as a share of the list price, for items whose row carries no cost.
+cost_share = 0.6
+# Gross margin (price - cost) / price that a discounted price must still keep.
+margin_floor = 0.15
+# Deepest discount ever suggested, as a share of the list price.
+max_discount = 0.5
+# Confidence of the elasticity interval (lo, hi).
+confidence = 0.95
+
 # Service assistant: FAQ answers for customer questions (zh/en); below threshold a person
 # takes over. Relative paths are read from the workspace folder.
 [assist]
@@ -553,6 +587,33 @@ plan_cache_size = 16
 # Seconds a client is told to wait (Retry-After) when the warehouse is busy or no run is
 # served yet.
 retry_after_s = 30
+
+# Stock alerts and reorder quantities (`liucun inventory`): per item, from its latest
+# inventory snapshot before as_of and the demand forecast's mean and spread over the lead time.
+[forecast]
+# The daily run's demand forecast (`liucun run`; `liucun forecast` takes its own flags):
+# days ahead per item, category and the whole shop, the central interval's coverage, and
+# whether the run forecasts at all.
+horizon = 28
+interval = 0.8
+in_run = true
+
+[inventory]
+# Days from ordering to stock on the shelf, for snapshots that give no lead_time_days.
+lead_time_days = 7
+# How much the lead time varies (standard deviation, days); 0: it is exact. Adds
+# (daily demand × this)² to the lead-time demand's variance.
+lead_time_sd_days = 0
+# Chance that a replenishment cycle has no stock-out: safety stock = z × sd of the demand
+# over the lead time, z = 1.645 at 0.95.
+service_level = 0.95
+# Days between two orders of an item: order_qty tops stock up to cover lead time + this.
+review_days = 7
+# Flag overstock past this many days of cover (on hand / daily demand).
+overstock_days = 90
+# Days of forecast read from as_of (for daily demand and the stock-out date; the lead time
+# plus a review period is always read).
+horizon_days = 90
 """
 
 

@@ -33,8 +33,9 @@ from liucun.errors import LiucunError
 from liucun.schema import META_COLUMNS, TABLES
 
 # The layout this code writes. 1: the release before versions were recorded (no table).
-SCHEMA_VERSION = 2
-# The oldest layout read-only opens read as is (v1 and v2 hold the same tables).
+SCHEMA_VERSION = 3
+# The oldest layout read-only opens read as is (v1 to v3 hold the same tables, but for
+# v3's new inventory, which readers look up by name before reading).
 READABLE_FROM = 1
 
 VERSION_TABLE = "schema_version"
@@ -66,8 +67,16 @@ def _v1_to_v2(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(VERSION_DDL)
 
 
+def _v2_to_v3(con: duckdb.DuckDBPyConnection) -> None:
+    """Add table inventory (stock snapshots) and its history; no other table changes.
+
+    The tables themselves are made by the warehouse's DDL after the steps (missing tables
+    are created at the current layout), so this step only records the change.
+    """
+
+
 # Step from version N to N + 1, by N.
-STEPS: dict[int, Step] = {1: _v1_to_v2}
+STEPS: dict[int, Step] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def _summary(step: Step) -> str:

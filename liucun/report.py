@@ -23,7 +23,7 @@ from liucun.errors import LiucunError
 from liucun.evaluate.plots import calibration_svg
 from liucun.pipeline.aggregates import frame_aggregates, load_dashboard
 from liucun.runs import latest_run
-from liucun.serve import i18n
+from liucun.serve import demand, i18n
 from liucun.serve.snapshot import Snapshot
 
 # An item is listed among the lowest quality ones only with this much evidence: a score
@@ -572,9 +572,9 @@ def _risk_html(t: Any, v: Any, snap: Snapshot, top: int = 20) -> list[str]:
 def workspace_report(ws: Any, out: str | Path, lang: str = "en") -> Path:
     """One self-contained HTML file of the latest run: KPIs, the cohort heatmap, stages and
     their flow, risk bands, segments and clusters, the top 50 at-risk customers, the plan
-    and campaign read-outs, the worst items and review topics, risk control (KPIs and the
-    riskiest accounts), model health (calibration and churn by p_churn band as inline SVG)
-    and drift.
+    and campaign read-outs, the worst items and review topics, risk control, demand (forecast
+    by category, stock-outs, elasticities), model health (calibration and churn by p_churn
+    band as inline SVG) and drift.
 
     No script, stylesheet, font or image is loaded from anywhere: it opens offline and
     can be mailed or archived as it is. ``lang`` is ``en`` or ``zh``.
@@ -678,6 +678,10 @@ def workspace_report(ws: Any, out: str | Path, lang: str = "en") -> Path:
         ]
     body += _reviews_html(t, w, snap)
     body += _risk_html(t, v, snap)
+    for i, (title, note, spec, rows) in enumerate(demand.report_parts(snap, t)):
+        head = f'<h2 id="demand">{_e(t.demand_title)}</h2>' * (i == 0)
+        body += [f"{head}<h3>{_e(title)}</h3><p class=muted>{_e(note)}</p>"]
+        body.append(_grid(t, spec, rows, v=v))
     body += [f"<h2>{_e(t.model_title)}</h2>", _model_html(t, v, w, dash)]
     drift = dash.get("drift") or []
     for d in drift:

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 # The stages of the daily run, in order.
 STAGES = (
-    "texts", "features", "segments", "scores", "recommendations", "reviews", "risk", "plan"
+    "texts", "features", "segments", "scores", "recommendations", "reviews", "risk", "demand",
+    "plan",
 )  # fmt: skip
 
 

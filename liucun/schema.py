@@ -61,10 +61,12 @@ class Table:
     """A canonical table.
 
     ``key`` names the columns that identify a row. With ``unique_key`` the key is a
-    natural id (an order id): a second row with the same id is the same entity, so it is
-    either a duplicate or an update. Without it the key is derived from the key columns
-    plus the row's occurrence number within the file, so repeated identical rows in one
-    file are all kept while re-ingesting the file adds nothing.
+    natural id (an order id, or an item's stock at one moment): a second row with the same
+    key is the same entity, so it is either a duplicate or an update. A natural key of one
+    column is stored as that column; one of several is stored digested in ``_key``.
+    Without ``unique_key`` the key is derived from the key columns plus the row's
+    occurrence number within the file, so repeated identical rows in one file are all kept
+    while re-ingesting the file adds nothing.
     """
 
     name: str
@@ -84,6 +86,12 @@ class Table:
             if c.name == name:
                 return c
         raise KeyError(name)
+
+    @property
+    def id_column(self) -> str | None:
+        """The one column that is the natural key, if there is one (it is not stored twice
+        in ``_key``)."""
+        return self.key[0] if self.unique_key and len(self.key) == 1 else None
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -198,12 +206,28 @@ TABLES: dict[str, Table] = {
             unique_key=False,
             doc="Campaign exposures, randomised or not, with their control groups.",
         ),
+        Table(
+            "inventory",
+            (
+                _c("item_id", "id", True),
+                _c("ts", "ts", True),
+                _c("on_hand", "int", True),
+                _c("on_order", "int"),
+                _c("lead_time_days", "float"),
+            ),
+            # One stock count per item and moment: a second row for them is the same
+            # snapshot again (a duplicate) or a correction (an update, kept in history).
+            key=("item_id", "ts"),
+            unique_key=True,
+            doc="Stock snapshots: units on hand and on order, with the supplier's lead time.",
+        ),
     )
 }
 
 # Bookkeeping columns added to every canonical table in the warehouse. ``_key`` identifies a
 # row of a table without a natural id; in a table with one (orders, users, items) the id
-# column is the key and ``_key`` is NULL.
+# column is the key and ``_key`` is NULL; a natural key of several columns (inventory's
+# item_id and ts) is a digest of them in ``_key``.
 META_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_key", "VARCHAR"),
     ("_source", "VARCHAR"),

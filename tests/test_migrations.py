@@ -196,11 +196,16 @@ def test_v1_workspace_opens_migrated_with_every_row(v1: Path) -> None:
     with liucun.Workspace(v1.parent) as ws:
         assert ws.warehouse.schema_version() == SCHEMA_VERSION
         log = ws.warehouse.con.execute("SELECT version, note FROM schema_version").fetchall()
-    assert log == [(2, "migrated from version 1: " + migrations._summary(STEPS[1]))]
+    assert log == [
+        (v + 1, f"migrated from version {v}: " + migrations._summary(STEPS[v]))
+        for v in range(1, SCHEMA_VERSION)
+    ]
     after = snapshot(v1)
     # Every old table: same columns, same types, same rows, value for value.
     assert {n: after[n] for n in before} == before
-    assert set(after) == set(before) | {"schema_version"}
+    # v3 adds inventory (empty) and its history.
+    assert set(after) == set(before) | {"schema_version", "inventory", "inventory_history"}
+    assert after["inventory"][1] == []
     # Spelled out for the ids and JSON this wave cares about.
     orders = {r[0]: r for r in after["orders"][1]}
     assert orders["#1001"][1] == "007" and orders["0002"][1] == "00042"
@@ -324,7 +329,7 @@ def test_failed_migration_leaves_v1_intact(
             with pytest.raises(LiucunError) as e:
                 ws.warehouse.con  # noqa: B018
             msg = str(e.value)
-            assert "migrating from schema version 1 to 2 failed" in msg
+            assert f"migrating from schema version 1 to {SCHEMA_VERSION} failed" in msg
             assert "the warehouse is unchanged" in msg and "\n" not in msg
         ws.warehouse.close()
         assert snapshot(v1) == before  # still version 1: no version table, every row
@@ -423,4 +428,6 @@ def test_openers_racing_in_one_process_migrate_once(tmp_path: Path, start: str) 
         path = make_v1(folder) if start == "v1" else folder / "warehouse.duckdb"
         errors, rows = _race(path)
         assert not errors
-        assert rows == [(SCHEMA_VERSION,)]
+        # migrated once: one row per step from v1; a fresh file records its creation
+        first = 2 if start == "v1" else SCHEMA_VERSION
+        assert sorted(rows) == [(v,) for v in range(first, SCHEMA_VERSION + 1)]

@@ -127,12 +127,16 @@ def outputs(shops: tuple[Path, Path]) -> Iterator[tuple[Path, Path]]:
             str(out / "risk_orders.csv"))  # fmt: skip
         cli(ws, "segments", "--as-of", AS_OF, "--out", str(out / "segments.csv"))
         cli(ws, "alerts", "--as-of", AS_OF, "--out", str(out / "alerts.csv"))
+        cli(ws, "pricing", "--as-of", AS_OF, "--out", str(out / "pricing.csv"))
+        cli(ws, "forecast", "--as-of", AS_OF, "--horizon", HORIZON, "--out",
+            str(out / "forecast.csv"))  # fmt: skip
         outs.append(out)
     yield outs[0], outs[1]
 
 
 @pytest.mark.parametrize(
-    "name", ["score", "recommend", "risk", "risk_orders", "segments", "alerts"]
+    "name",
+    ["score", "recommend", "risk", "risk_orders", "segments", "alerts", "pricing", "forecast"],
 )
 def test_command_output_ignores_later_rows(outputs: tuple[Path, Path], name: str) -> None:
     full, truncated = outputs
@@ -170,6 +174,31 @@ def test_daily_job_outputs_ignore_later_rows(
                 assert_same_json(ja, jb, n, tol=1e-9)
             else:
                 assert (a / n).read_bytes() == (b / n).read_bytes(), n
+
+
+def test_inventory_ignores_later_rows(
+    simulated: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`inventory --as-of` (stock snapshots and the demand forecast) on a retail shop,
+    whose daily snapshots run past AS_OF, and on the same shop cut at AS_OF."""
+    tables = ("items", "orders", "order_items", "inventory")
+    src = simulated(**SIM, scenario="retail")
+    cut = pd.Timestamp(AS_OF, tz="UTC")
+    kept = pd.read_parquet(src / "orders.parquet").query("ts < @cut")["order_id"]
+    outs = []
+    for name in ("full", "truncated"):
+        root = tmp_path_factory.mktemp(f"inventory-{name}")
+        for t in tables:
+            path = src / f"{t}.parquet"
+            if name == "truncated":
+                df = pd.read_parquet(path)
+                df = df[df["ts"] < cut] if "ts" in df.columns else df
+                df = df[df["order_id"].isin(kept)] if t == "order_items" else df
+                df.to_parquet(path := root / f"{t}.parquet", index=False)
+            cli(root / "ws", "ingest", t, str(path))
+        cli(root / "ws", "inventory", "--as-of", AS_OF, "--out", str(root / "inventory.csv"))
+        outs.append(root / "inventory.csv")
+    assert_same_frame(*outs)
 
 
 # -- CDNOW: the data set the leakage was measured on -----------------------------------

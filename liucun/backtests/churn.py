@@ -116,7 +116,10 @@ def backtest(
         for kind in ("bgnbd", "paretonbd"):
             if kind in models:
                 on_step(f"cutoff {cut}: {kind}")
-                preds[kind] = btyd_predictions(summary, feats["user_id"], horizon, kind)
+                try:
+                    preds[kind] = btyd_predictions(summary, feats["user_id"], horizon, kind)
+                except RuntimeError as e:  # no maximum found (a flat ridge): left out, said
+                    notes.append(f"{cut}: {kind} not fitted: {e}")
         if "boosted" in models:
             on_step(f"cutoff {cut}: boosted models")
             fitted = fit_model(tables, cut, horizon, cfg, on_step)

@@ -14,7 +14,18 @@ from typing import Annotated
 
 import typer
 
-from liucun.cli import backtest, data, plan, recs, scores, serve, text
+from liucun.cli import (
+    backtest,
+    data,
+    forecast,
+    inventory,
+    plan,
+    pricing,
+    recs,
+    scores,
+    serve,
+    text,
+)
 from liucun.cli._common import err, state
 from liucun.errors import LiucunError
 
@@ -61,6 +72,9 @@ app.command()(plan.plan)
 app.command()(scores.alerts)
 app.command()(serve.serve)
 app.command("risk")(scores.risk_cmd)
+app.command("forecast")(forecast.forecast_cmd)
+app.command("inventory")(inventory.inventory_cmd)
+app.command("pricing")(pricing.pricing_cmd)
 app.command("assist")(text.assist_cmd)
 app.command("report")(serve.report_cmd)
 app.add_typer(data.samples_app, name="samples")

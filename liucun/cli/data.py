@@ -33,7 +33,9 @@ def _parse_map(items: list[str]) -> dict[str, str]:
 def ingest(
     table: Annotated[
         str,
-        typer.Argument(help="events, orders, order_items, users, items, reviews or treatments."),
+        typer.Argument(
+            help="events, orders, order_items, users, items, reviews, treatments or inventory."
+        ),
     ],
     file: Annotated[Path, typer.Argument(help="The file to load.", show_default=False)],
     format: Annotated[

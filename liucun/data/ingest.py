@@ -53,11 +53,14 @@ def _crash_point(name: str) -> None:
 
 
 def _key_sql(table: Table, cols: list[str]) -> str:
-    """The row key: a natural id, or a digest of the key columns + occurrence in the file."""
-    if table.unique_key:
-        return ident(table.key[0])
+    """The row key: a natural id, a digest of a natural key's columns, or a digest of the
+    key columns + occurrence in the file."""
+    if table.id_column:
+        return ident(table.id_column)
     parts = ", ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), chr(0))" for c in table.key)
     digest = f"substr(md5(concat_ws(chr(31), {parts})), 1, 20)"
+    if table.unique_key:
+        return digest
     return (
         f"{digest} || '-' || CAST(row_number() OVER (PARTITION BY {digest} ORDER BY _row) "
         f"AS VARCHAR)"
@@ -197,9 +200,9 @@ def _merge(
     src = sql_str(source)
     now = "timezone('UTC', now())"
     # A natural key is its id column: not stored twice (``_key`` stays NULL), which saves
-    # a fifth of a big load's write.
-    tkey = ident(table.key[0]) if table.unique_key else "_key"
-    skey = "CAST(NULL AS VARCHAR)" if table.unique_key else "_key"
+    # a fifth of a big load's write. A natural key of several columns is stored digested.
+    tkey = ident(table.id_column) if table.id_column else "_key"
+    skey = "CAST(NULL AS VARCHAR)" if table.id_column else "_key"
     # in_order: the stage holds its rows in file order (``_row`` steps by one along the
     # stage's own row order), so a plain scan of it yields them in file order too.
     res.read, res.quarantined, in_order = con.execute(

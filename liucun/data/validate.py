@@ -308,6 +308,10 @@ def _row_rules(table: Table, p: dict[str, str]) -> list[tuple[str, str, str]]:
         rules.append((f"{p['price']} < 0", "price", "negative price"))
     if table.name == "treatments" and "cost" in p:
         rules.append((f"{p['cost']} < 0", "cost", "negative cost"))
+    if table.name == "inventory":
+        # Stock cannot be below zero: a negative count is a backorder or an export error.
+        for col in ("on_hand", "on_order", "lead_time_days"):
+            rules.append((f"{p[col]} < 0", col, f"negative {col}"))
     return rules
 
 

@@ -1,4 +1,5 @@
-"""The daily run: warehouse → features → segments → scores → recommendations → plan.
+"""The daily run: warehouse → features → segments → scores → recommendations → plan,
+and demand (forecasts, stock alerts, elasticities: :mod:`liucun.pipeline.demand`).
 
 Every output is tagged by run_id.
 
@@ -24,6 +25,7 @@ from liucun.errors import LiucunError
 from liucun.features import feature_frame
 from liucun.outputs import clean
 from liucun.pipeline.aggregates import write_dashboard
+from liucun.pipeline.demand import demand_stage
 from liucun.runs import RunResult, clean_partial_runs, finish_run, new_run_id, start_run
 from liucun.tasks.messages import drafts, message_context
 from liucun.tasks.plan import plan, plan_config
@@ -128,8 +130,11 @@ def run(
         res.stats["risk"] = risk.stats
         risky = risk.high() if risk_config(ws)["exclude_from_coupons"] else []
         res.seconds["risk"] = round(time.perf_counter() - t0, 3)
+    # Demand forecasts, stock alerts and elasticities (a shop without the data: notes);
+    # the plan reads the elasticities' suggested discounts as price offers.
+    demand, prices = demand_stage(ws, day, res, on_step)
     plan_note, plan_stats = _plan_stage(
-        ws, day, res, features, scored.scores, recs_frame, on_step, risky
+        ws, day, res, features, scored.scores, recs_frame, on_step, risky, prices
     )
     # Dashboard aggregates (KPIs, cohorts, flows, drift, model health): pages read this.
 
@@ -156,6 +161,7 @@ def run(
         "medium_risk": int(bands.get("medium", 0)),
         "recommendations_note": recs_note,
         "plan_note": plan_note,
+        "demand_note": "; ".join(demand["notes"]),
         "plan": plan_stats,
     }
     # run.json marks the run complete; latest.json then names it (both atomically).
@@ -172,6 +178,7 @@ def _plan_stage(
     recs: pd.DataFrame | None,
     on_step: Callable[[str], None],
     risky: list[str] | None = None,
+    prices: pd.DataFrame | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The day's campaign plan and its message drafts, with [plan] budget; a shop without
     randomised campaigns gets a note instead (nothing to learn uplift from yet)."""
@@ -181,7 +188,15 @@ def _plan_stage(
     t0 = time.perf_counter()
     on_step("campaign plan")
     try:
-        r = plan(ws, day, features=features, context=scores, on_step=on_step, risky=risky)
+        r = plan(
+            ws,
+            day,
+            features=features,
+            context=scores,
+            on_step=on_step,
+            risky=risky,
+            prices=prices,
+        )
     except LiucunError as e:
         return f"no plan: {e}", {}
     _write(res, "plan", r.plan)

@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from liucun.data.inbox import IntakeError, append_events
 from liucun.errors import LiucunError
 from liucun.outputs import json_value, records
+from liucun.serve import demand
 from liucun.serve import schemas as s
 from liucun.serve.intake import LiveRecommender
 from liucun.serve.limits import too_large
@@ -366,6 +367,85 @@ def risk(
         for r in snap.risk(limit, bands, offset).to_dict(orient="records")
     ]
     return s.RiskList(total=total, rows=rows, **_ref(snap))
+
+
+NOT_FORECAST = {404: {"description": "The id is not forecast, or the run has no forecast."}}
+
+
+@api.get("/forecast", tags=["demand"], responses=NOT_FORECAST)
+def forecast(
+    snap: Snap,
+    item_id: Annotated[
+        str | None, Query(min_length=1, max_length=s.MAX_ID, description="One item's series.")
+    ] = None,
+    category: Annotated[
+        str | None,
+        Query(min_length=1, max_length=500, description="One category's (the items table's path)."),
+    ] = None,
+) -> demand.ForecastSeries:
+    """Daily demand forecast of the latest run: ``date, forecast, lo, hi`` for each day of
+    its horizon (``[forecast] horizon``, 28 by default), for an item, a category or, with
+    neither, the whole shop. Units are those sold in orders not cancelled, by the shop's
+    calendar day; ``[lo, hi]`` is the central interval (``interval``)."""
+    if item_id is not None and category is not None:
+        raise HTTPException(422, "give item_id or category, not both (neither: the whole shop)")
+    try:
+        level, rows = demand.forecast_series(snap, item_id, category)
+    except (demand.NotInRun, demand.UnknownSeries) as e:
+        raise HTTPException(404, str(e)) from None
+    return demand.ForecastSeries(
+        level=level,
+        item_id=item_id,
+        category=category,
+        interval=demand.interval(snap),
+        rows=demand.json_rows(rows),
+        **_ref(snap),
+    )
+
+
+@api.get(
+    "/inventory/alerts",
+    tags=["demand"],
+    responses={404: {"description": "The run has no stock data (no inventory ingested)."}},
+)
+def inventory_alerts(
+    snap: Snap,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="Items returned.")] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="Items skipped first.")] = 0,
+) -> demand.StockAlertList:
+    """Items whose stock needs a look: ``stockout_risk`` first, soonest ``stockout_date``
+    first (none in the horizon last), then ``overstock``; items that are ``ok`` are left
+    out. With the figures behind each alert and the quantity to order now."""
+    try:
+        df = demand.alerts(snap)
+    except demand.NotInRun as e:
+        raise HTTPException(404, str(e)) from None
+    rows = demand.json_rows(df.iloc[offset : offset + limit])
+    items = demand.alert_counts(snap).get("items", 0)
+    return demand.StockAlertList(total=len(df), items=items, rows=rows, **_ref(snap))
+
+
+@api.get(
+    "/pricing",
+    tags=["demand"],
+    responses={404: {"description": "The run has no elasticities (no priced sales)."}},
+)
+def pricing(
+    snap: Snap,
+    level: Annotated[
+        Literal["category", "item"] | None, Query(description="Only categories or items.")
+    ] = None,
+) -> demand.PricingList:
+    """Price elasticity per category (and item where the data allow) with its interval,
+    the price changes it was learned from and the discount worth offering; fewer than
+    ``[pricing] min_price_changes`` changes: no elasticity and a ``note`` saying so."""
+    try:
+        df = demand.pricing(snap)
+    except demand.NotInRun as e:
+        raise HTTPException(404, str(e)) from None
+    if level is not None:
+        df = df[df["level"] == level]
+    return demand.PricingList(rows=demand.json_rows(df), **_ref(snap))
 
 
 EVENTS_BODY = {

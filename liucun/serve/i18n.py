@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from liucun.serve import i18n_demand
+
 LANGUAGES = ("en", "zh")
 DEFAULT = "en"
 
@@ -631,6 +633,12 @@ VALUES: dict[str, dict[str, str]] = {
         "chargebacks": "取消/拒付",
     },
 }
+
+# The Demand page's words (liucun.serve.i18n_demand); the words above win a clash.
+EN.update({k: w for k, w in i18n_demand.EN.items() if k not in EN})
+ZH.update({k: w for k, w in i18n_demand.ZH.items() if k not in ZH})
+for _lang, _values in i18n_demand.VALUES.items():
+    VALUES[_lang] = {**_values, **VALUES[_lang]}
 
 
 class Strings(dict):

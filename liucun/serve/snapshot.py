@@ -41,6 +41,13 @@ OUTPUTS = (
     # Risk control: account scores (riskiest first) and the orders worth a look.
     "risk",
     "risk_orders",
+    # Demand (liucun.pipeline.demand): forecasts per item, category and the shop; stock
+    # alerts per item; elasticities per category and item. Served by liucun.serve.demand.
+    "forecast_items",
+    "forecast_categories",
+    "forecast_shop",
+    "inventory",
+    "pricing",
 )
 JSON_OUTPUTS = ("topics",)  # small documents, kept as parsed JSON in Snapshot.docs
 

@@ -16,6 +16,12 @@ noise (and the gone still visit), and last of all every alive customer's state m
 ``bought`` after a purchase that day, else by ``move``). The truth runs the same chain.
 Its draws come from a generator spawned off the engine's, so the default world (no hidden
 process) draws exactly what it always drew.
+
+A retail world (``Scenario.retail``, see :mod:`liucun.sim.retail`) sells at the day's shelf
+price: purchase rates follow each customer's basket index, item choice the item's demand
+multiplier, and the shelf's stock serves the lines (the rest are lost; an order with no
+line left is never placed). Its prices and stock were drawn before day 0 on their own
+stream; without one the engine runs exactly as before.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from liucun.sim.population import (
     LatentTraits,
     expected_dropout,
 )
+from liucun.sim.retail import RetailWorld, first_buy_at
 from liucun.sim.scenarios import DEFAULT, Scenario
 
 NEVER = -(10**9)
@@ -143,8 +150,10 @@ class Engine:
         campaign_days: dict[int, str],
         price_rise_day: int | None,
         scenario: Scenario = DEFAULT,
+        retail: RetailWorld | None = None,
     ) -> None:
         self.rng = rng
+        self.retail = retail
         self.scenario = scenario
         self.actions = scenario.actions
         self.action_names = tuple(self.actions)
@@ -226,10 +235,16 @@ class Engine:
         hour = np.searchsorted(self._hour_cum, self.rng.random(n) * self._hour_cum[-1])
         return np.minimum(hour, 23) * 3600 + self.rng.integers(0, 3600, n)
 
-    def _pick(self, who: np.ndarray) -> np.ndarray:
-        """One item per entry of ``who``, drawn from that customer's tastes."""
+    def _pick(self, who: np.ndarray, mult: np.ndarray | None = None) -> np.ndarray:
+        """One item per entry of ``who``, drawn from that customer's tastes (weighted by
+        the items' demand multipliers ``mult`` in a retail world)."""
         u = self.rng.random(len(who))
-        k = (self._cum_w[who] < u[:, None]).sum(axis=1)
+        if mult is None:
+            cum = self._cum_w[who]
+        else:
+            cum = np.cumsum(self.cust.weights[who] * mult[self.cust.candidates[who]], axis=1)
+            u = u * cum[:, -1]
+        k = (cum < u[:, None]).sum(axis=1)
         k = np.minimum(k, self.cust.candidates.shape[1] - 1)
         return self.cust.candidates[who, k]
 
@@ -262,13 +277,27 @@ class Engine:
         intensity = st.rate * self.s[t] * lift
         if st.latent is not None:
             intensity = intensity * self._latent_factor(t)
+        first = cust.first_buy
+        if self.retail is not None:
+            basket = self.retail.basket(t)
+            intensity = intensity * basket
+            first = first_buy_at(first, basket)
         q = 1.0 - np.exp(-intensity)
-        regular = active & (cust.arrival < t) & (rng.random(cust.size) < q)
         arriving = active & (cust.arrival == t)
-        new = arriving & (rng.random(cust.size) < cust.first_buy)
-        buyers = np.flatnonzero(regular | new)
+        if self.retail is not None:
+            chance = np.where(arriving, first, np.where(active, q, 0.0))
+            self.retail.stock.open(t, self.retail.expected_units(t, chance))
+        regular = active & (cust.arrival < t) & (rng.random(cust.size) < q)
+        new = arriving & (rng.random(cust.size) < first)
+        bought = regular | new
+        buyers = np.flatnonzero(bought)
         if len(buyers):
-            self._orders(t, buyers, new[buyers])
+            placed = self._orders(t, buyers, new[buyers])
+            if len(placed) < len(buyers):  # a retail world's lost sales: no purchase
+                bought = np.zeros(cust.size, bool)
+                bought[placed] = True
+        if self.retail is not None:
+            self.retail.stock.close(t)
         # Drop out: after a purchase (worse after a bad one), then the daily hazard.
         if st.latent is None:
             self._browse(t, np.flatnonzero(active))
@@ -277,7 +306,7 @@ class Engine:
         hazard = active & st.alive & (rng.random(cust.size) < cust.hazard)
         self._die(np.flatnonzero(hazard), t)
         if st.latent is not None:
-            self._move(active & st.alive, regular | new)
+            self._move(active & st.alive, bought)
 
     # -- a churn world's hidden process --------------------------------------------------
     def _latent_factor(self, t: int) -> np.ndarray:
@@ -381,17 +410,34 @@ class Engine:
         elif a.kind == "free_shipping":
             st.free_ship_until[who] = t + a.window_days - 1
 
-    def _orders(self, t: int, buyers: np.ndarray, is_new: np.ndarray) -> None:
+    def _orders(self, t: int, buyers: np.ndarray, is_new: np.ndarray) -> np.ndarray:
+        """Place the orders of ``buyers``; returns those who did buy (all of them unless a
+        retail world's shelves were empty for every line of theirs)."""
         st, cust, cat, rng = self.state, self.cust, self.cat, self.rng
         nb = len(buyers)
-        oid = self._order_seq + np.arange(nb)
-        self._order_seq += nb
         n_lines = 1 + rng.poisson(MEAN_EXTRA_ITEMS, nb)
         line_order = np.repeat(np.arange(nb), n_lines)
         line_cust = buyers[line_order]
-        item = self._pick(line_cust)
+        retail = self.retail
+        item = self._pick(line_cust, None if retail is None else retail.book.mult[:, t])
         qty = 1 + (rng.random(len(item)) < P_QTY2)
-        price = cat.price[item]
+        if retail is not None:
+            served = retail.stock.fill(t, item, qty)
+            if not served.all():
+                item, qty, line_order = item[served], qty[served], line_order[served]
+                kept = np.bincount(line_order, minlength=nb) > 0
+                buyers, is_new = buyers[kept], is_new[kept]
+                line_order = (np.cumsum(kept) - 1)[line_order]
+                nb = len(buyers)
+                n_lines = np.bincount(line_order, minlength=nb)
+                line_cust = buyers[line_order]
+                if not nb:
+                    return buyers
+            price = retail.book.price[item, t]
+        else:
+            price = cat.price[item]
+        oid = self._order_seq + np.arange(nb)
+        self._order_seq += nb
         gross = np.bincount(line_order, price * qty, minlength=nb)
         first_line = np.cumsum(n_lines) - n_lines
         first_item = item[first_line]
@@ -527,6 +573,7 @@ class Engine:
         st.n_orders[buyers] += 1
         drop = np.minimum(cust.dropout[buyers] + BAD_EXPERIENCE_DROPOUT * bad, 1.0)
         self._die(buyers[rng.random(nb) < drop], t)
+        return buyers
 
     def _browse(self, t: int, active: np.ndarray, rate: np.ndarray | None = None) -> None:
         """Browse-only sessions: searches, views, carts mostly abandoned.

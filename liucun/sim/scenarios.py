@@ -41,6 +41,14 @@ and the truth's AUC is a real ceiling. The worlds below are tuned so that it lie
 real shops are (0.75-0.85 at 20,000 customers, 365 days and a 90-day holdout, seeds 0-2;
 ``benchmarks/churn_sim.py`` reports it); the default shop's is about 0.98.
 
+Retail worlds (issue 20): ``retail`` (:class:`~liucun.sim.retail.Retail`) gives the shop
+a price book (regular price changes by category, none in ``books``; discounts on 6.18,
+11.11 and 12.12), a true own-price elasticity per top category that purchases and item
+choice answer, and stock with per-item lead times and a reorder policy whose stock-outs
+censor sales. The ``retail`` world writes ``inventory.parquet`` and
+``truth/{elasticities,stock}.parquet`` besides the usual files; its draws come from a
+stream of their own, and without it nothing is drawn.
+
 A new process (a competitor opening, a hazard that rises after day X) adds a field here
 with a neutral default, reads it where the engine draws purchases and dropouts and mirrors
 it in ``liucun.sim.truth``. A field at its default must draw no random number and change
@@ -58,6 +66,7 @@ import numpy as np
 from liucun.sim import actions as act
 from liucun.sim.actions import Action
 from liucun.sim.population import SHIPPING_FEE, Customers, Latent
+from liucun.sim.retail import Retail
 
 _OVERRIDABLE = ("base_lift", "aversion", "contact_cost", "value")
 
@@ -97,6 +106,8 @@ class Scenario:
     hazard_scale: float = 1.0
     # A hidden process behind purchases and visits (``None``: none, today's shop).
     latent: Latent | None = None
+    # Prices, promotions and stock (issue 20; ``None``: list prices, endless stock).
+    retail: Retail | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -154,14 +165,15 @@ class Scenario:
     def parameters(self) -> dict[str, Any]:
         """Every parameter but the name and description, JSON-ready.
 
-        ``latent`` appears only in a world that has one, so a world without keeps the
-        ``simulation.json`` it always wrote.
+        ``latent`` and ``retail`` appear only in a world that has them, so a world without
+        keeps the ``simulation.json`` it always wrote.
         """
         d = asdict(self)
         d.pop("name")
         d.pop("description")
-        if d["latent"] is None:
-            d.pop("latent")
+        for k in ("latent", "retail"):
+            if d[k] is None:
+                d.pop(k)
         return d
 
     @property
@@ -362,6 +374,12 @@ SCENARIOS: dict[str, Scenario] = {
             campaign_months=0,
         ),
         *CHURN_WORLDS,
+        Scenario(
+            "retail",
+            "Prices move and promotions discount, each category with its true elasticity "
+            "(books never change); stock runs out and comes back after a lead time.",
+            retail=Retail(),
+        ),
     )
 }
 

@@ -11,6 +11,15 @@ Layout written under ``out``::
     truth/demand.parquet                        true expected units per item per day
     truth/simulation.json                       parameters, scenario and row counts
 
+A retail world (``Scenario.retail``, ``liucun.sim.retail``) adds::
+
+    inventory.parquet                           stock as the shop opens, days [start, D)
+    truth/holdout/inventory.parquet             the same for days [D, D + H)
+    truth/elasticities.parquet                  true own-price elasticity per top category
+    truth/stock.parquet                         per item and day: stock, stock-out, lost units
+
+and its ``truth/demand.parquet`` follows the holdout's prices, uncensored by stock.
+
 ``scenario`` picks the world (``liucun.sim.scenarios``; ``"default"``: today's shop).
 """
 
@@ -29,6 +38,7 @@ from liucun.sim import output, truth
 from liucun.sim.calendar import day_multipliers
 from liucun.sim.engine import Engine
 from liucun.sim.population import Catalog, Customers, make_catalog, make_customers
+from liucun.sim.retail import RetailWorld, elasticities_frame, inventory_table, stock_frame
 from liucun.sim.scenarios import Scenario, get_scenario
 from liucun.sim.text import review_texts
 
@@ -86,6 +96,7 @@ class Shop:
     day0_us: int
     rngs: list[np.random.Generator]
     scenario: Scenario
+    retail: RetailWorld | None = None
 
 
 def build(
@@ -102,11 +113,12 @@ def build(
 
     ``abuse_share`` of the customers are abusers (device rings, refund abusers, card
     fraud; ``truth/customers.parquet`` ``is_abuser`` / ``abuse_kind``). The scenario's
-    own random draws (the hidden response) come from a sixth stream, so the first five
-    (and the default world) are the same whatever the scenario.
+    own random draws (the hidden response) come from a sixth stream and a retail world's
+    prices and stock from a seventh, so the first five (and the default world) are the same
+    whatever the scenario.
     """
     sc = get_scenario(scenario)
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
     cat = make_catalog(rngs[0], n_items_for(users))
     season = day_multipliers(start, days + holdout_days)
     cust = make_customers(
@@ -122,6 +134,9 @@ def build(
         hazard_scale=sc.hazard_scale,
     )
     cust.hidden_response = sc.hidden(rngs[5], cust.size)
+    retail = None
+    if sc.retail is not None:
+        retail = RetailWorld.build(sc.retail, rngs[6], cust, cat, start, days + holdout_days)
     day0_us = (
         int((dt.datetime.combine(start, dt.time()) - dt.datetime(1970, 1, 1)).total_seconds())
         * 1_000_000
@@ -133,11 +148,13 @@ def build(
         season,
         day0_us,
         campaign_days(start, days, sc),
-        price_rise_day=days // 2 if days >= 60 else None,
+        # A retail world's prices follow its price book instead of one mid-year rise.
+        price_rise_day=days // 2 if days >= 60 and retail is None else None,
         scenario=sc,
+        retail=retail,
     )
     engine.warm_start(rngs[4])
-    return Shop(cat, cust, season, engine, day0_us, rngs, sc)
+    return Shop(cat, cust, season, engine, day0_us, rngs, sc, retail)
 
 
 def simulate(
@@ -173,9 +190,11 @@ def simulate(
         engine.step(t)
     state = engine.state.snapshot()
     hold = season[days:]
-    customers, effects = truth.customers_truth(cust, cat, state, days, hold, sc)
+    retail = shop.retail
+    prices = None if retail is None else truth.HoldoutPrices.of(retail, days, total)
+    customers, effects = truth.customers_truth(cust, cat, state, days, hold, sc, prices)
     dates = pd.date_range(start + dt.timedelta(days=days), periods=holdout_days, freq="D")
-    demand = truth.demand_truth(cust, cat, state, days, hold, dates)
+    demand = truth.demand_truth(cust, cat, state, days, hold, dates, prices)
     for t in range(days, total):
         engine.step(t, campaigns=False)
 
@@ -199,6 +218,16 @@ def simulate(
         out / "truth" / "holdout", records, texts, cust, cat, day0_us, days, total, False
     )
     tdir = out / "truth"
+    if retail is not None:
+        counts["inventory"] = output._write(
+            inventory_table(retail, cat, day0_us, 0, days), out / "inventory.parquet"
+        )
+        hold_counts["inventory"] = output._write(
+            inventory_table(retail, cat, day0_us, days, total),
+            tdir / "holdout" / "inventory.parquet",
+        )
+        elasticities_frame(retail, cat, days).to_parquet(tdir / "elasticities.parquet", index=False)
+        stock_frame(retail, cat, start, total).to_parquet(tdir / "stock.parquet", index=False)
     customers.assign(churn_date=_dates(start, customers["churn_day"])).drop(
         columns="churn_day"
     ).to_parquet(tdir / "customers.parquet", index=False)

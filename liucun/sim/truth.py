@@ -24,11 +24,18 @@ the customer's nightly move without a purchase and ``B`` the one after a purchas
     A_{t+1} = (A_t ⊙ (1 - q_t)) M (1 - h)
     S_{t+1} = [(S_t ⊙ (1 - q_t)) M + (S_t ⊙ q_t (1 - p)) B] (1 - h)
     E[orders] = Σ_t S_t · q_t,   P(any purchase) = Σ_t A_t · q_t
+
+In a retail world (:mod:`liucun.sim.retail`) every customer's rate on day t is also
+multiplied by their basket index ``B_t`` at the day's prices (:class:`HoldoutPrices`), and
+an order picks item j with ``w_j m_j,t / B_t``: ``truth/demand.parquet`` is uncensored
+(what would sell with stock), and the customer truths count the purchases customers set
+out to make, whether or not the shelf could serve them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,7 +53,20 @@ from liucun.sim.population import (
     expected_dropout,
     expected_gross,
 )
+from liucun.sim.retail import RetailWorld, first_buy_at
 from liucun.sim.scenarios import DEFAULT, Scenario
+
+
+@dataclass
+class HoldoutPrices:
+    """A retail world's holdout prices as the truth needs them."""
+
+    factor: np.ndarray  # customers x days: each customer's basket index
+    mult: np.ndarray  # items x days: each item's demand multiplier
+
+    @classmethod
+    def of(cls, world: RetailWorld, lo: int, hi: int) -> HoldoutPrices:
+        return cls(world.price_factor(lo, hi), world.book.mult[:, lo:hi])
 
 
 def _paths(
@@ -57,7 +77,10 @@ def _paths(
     lift: np.ndarray | None = None,
     window: int = 0,
     survive0: np.ndarray | None = None,
+    factor: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
+    """Expected outcomes over the days of ``season`` (``factor``: customers x days, a
+    retail world's basket index multiplying the rate)."""
     n = len(rate)
     s = np.ones(n) if survive0 is None else survive0.copy()
     a = s.copy()
@@ -67,6 +90,8 @@ def _paths(
     orders_in_window = np.zeros(n)
     for t, f in enumerate(season):
         m = 1.0 + lift if (lift is not None and t < window) else 1.0
+        if factor is not None:
+            m = m * factor[:, t]
         q = 1.0 - np.exp(-rate * f * m)
         orders += s * q
         first += a * q
@@ -96,6 +121,7 @@ def _latent_paths(
     window: int = 0,
     arrival: np.ndarray | None = None,
     first_buy: np.ndarray | None = None,
+    factor: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """:func:`_paths` for a churn world: the chain over hidden states, run exactly.
 
@@ -103,6 +129,7 @@ def _latent_paths(
     gone; the contact's keep chance already applied). ``arrival``: the horizon day a
     customer signs up (they start by the process's ``start`` and buy that day with
     ``first_buy``), -1 for none; then ``daily`` holds the expected orders per day.
+    ``factor``: customers x days, a retail world's basket index multiplying the rate.
     """
     n, horizon = len(idx), len(season)
     state_rate, _, _, after = traits.spec.arrays()
@@ -115,13 +142,16 @@ def _latent_paths(
     keep = (1.0 - hazard)[:, None]
     for t, f in enumerate(season):
         m = 1.0 + lift if (lift is not None and t < window) else 1.0
+        if factor is not None:
+            m = m * factor[:, t]
         x = (rate * traits.rate_mult[idx] * f * m * personal[:, t])[:, None] * state_rate[None, :]
         q = 1.0 - np.exp(-x)
         if arrival is not None and first_buy is not None:
             new = arrival == t
             s[new] = np.asarray(traits.spec.start)
             a[new] = np.asarray(traits.spec.start)
-            q[new] = first_buy[new, None]
+            fb = first_buy[new] if factor is None else first_buy_at(first_buy[new], factor[new, t])
+            q[new] = fb[:, None]
         sq, aq = (s * q).sum(axis=1), (a * q).sum(axis=1)
         out["orders"] += sq
         out["p_any"] += aq
@@ -155,6 +185,7 @@ def customers_truth(
     day: int,
     season: np.ndarray,
     scenario: Scenario = DEFAULT,
+    prices: HoldoutPrices | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per known customer at ``day``: true outcomes over len(season) days, and effects.
 
@@ -168,18 +199,21 @@ def customers_truth(
     hazard = cust.hazard[idx]
     gross, value, paid = (x[idx] for x in _order_value(cust, cat))
     lat = state.latent
+    factor = None if prices is None else prices.factor[idx]
 
     def paths(
         lift: np.ndarray | None = None, window: int = 0, keep: np.ndarray | None = None
     ) -> dict[str, np.ndarray]:
         """Expected outcomes with an optional action (lift for ``window`` days, ``keep``)."""
         if lat is None:
-            return _paths(rate, drop, hazard, season, lift, window, keep)
+            return _paths(rate, drop, hazard, season, lift, window, keep, factor)
         assert state.phase is not None
         start = np.eye(lat.spec.size)[state.phase[idx]] * alive[:, None]
         if keep is not None:
             start = start * keep[:, None]
-        return _latent_paths(lat, idx, start, rate, drop, hazard, season, day, lift, window)
+        return _latent_paths(
+            lat, idx, start, rate, drop, hazard, season, day, lift, window, factor=factor
+        )
 
     base = paths()
     revenue0 = paid * base["orders"] * value
@@ -281,8 +315,10 @@ def demand_truth(
     day: int,
     season: np.ndarray,
     dates: pd.DatetimeIndex,
+    prices: HoldoutPrices | None = None,
 ) -> pd.DataFrame:
-    """True expected units sold per item per day over the holdout (no new intervention)."""
+    """True expected units sold per item per day over the holdout (no new intervention;
+    in a retail world at the holdout's prices and uncensored by stock)."""
     n, horizon = cust.size, len(season)
     drop = expected_dropout(cust, cat)
     there = (cust.arrival < day) & state.alive
@@ -301,31 +337,47 @@ def demand_truth(
             day,
             arrival=arrival,
             first_buy=cust.first_buy,
+            factor=None if prices is None else prices.factor,
         )["daily"]
-        return _demand_frame(cust, cat, expected, dates)
+        return _demand_frame(cust, cat, expected, dates, prices)
     expected = np.zeros((n, horizon))
     s = np.where(there, 1.0, 0.0)
     for t in range(horizon):
         arriving = cust.arrival == day + t
-        q = 1.0 - np.exp(-state.rate * season[t])
-        q = np.where(arriving, cust.first_buy, q)
+        x = state.rate * season[t]
+        if prices is not None:
+            x = x * prices.factor[:, t]
+        q = 1.0 - np.exp(-x)
+        first = (
+            cust.first_buy if prices is None else first_buy_at(cust.first_buy, prices.factor[:, t])
+        )
+        q = np.where(arriving, first, q)
         s = np.where(arriving, 1.0, s)
         expected[:, t] = s * q
         s = s * (1.0 - q * drop) * (1.0 - cust.hazard)
-    return _demand_frame(cust, cat, expected, dates)
+    return _demand_frame(cust, cat, expected, dates, prices)
 
 
 def _demand_frame(
-    cust: Customers, cat: Catalog, expected: np.ndarray, dates: pd.DatetimeIndex
+    cust: Customers,
+    cat: Catalog,
+    expected: np.ndarray,
+    dates: pd.DatetimeIndex,
+    prices: HoldoutPrices | None = None,
 ) -> pd.DataFrame:
-    """Expected orders per customer and day (n, H) → expected units per item and day."""
+    """Expected orders per customer and day (n, H) → expected units per item and day
+    (a retail world's orders pick item j with ``w_j m_j / B``)."""
     n, horizon = expected.shape
+    if prices is not None:
+        expected = expected / prices.factor
     units_per_order_line = (1.0 + MEAN_EXTRA_ITEMS) * (1.0 + P_QTY2)
     rows = np.repeat(np.arange(n), cust.candidates.shape[1])
     w = sparse.csr_matrix(
         (cust.weights.ravel(), (rows, cust.candidates.ravel())), shape=(n, cat.size)
     )
     units = np.asarray((w.T @ expected) * units_per_order_line)  # (items, days)
+    if prices is not None:
+        units = units * prices.mult
     return pd.DataFrame(
         {
             "date": np.tile(dates.date, cat.size),

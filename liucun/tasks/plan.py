@@ -28,6 +28,12 @@
 Customers who opted out, were contacted ``max_contacts`` times in the last
 ``contact_window_days``, or were contacted less than ``min_days_between_contacts`` ago
 are never planned; accounts flagged as risky are kept out of discount actions.
+
+Discounts that ``liucun pricing`` suggests for a category join the catalogue as ``pct``
+actions (:mod:`liucun.tasks.price_actions`, ``[plan] price_actions``). They have no
+randomised history, so like every such action they are never planned on evidence: a
+first test gives each a randomised arm with its own control group, and a plan from
+history lists them in ``stats["catalog"]`` with the reason.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from liucun.errors import LiucunError
 from liucun.features import build_features, feature_frame
 from liucun.features.campaigns import contact_outcomes, recent_contacts
 from liucun.models.nba import Action, NextBestAction, TooLittleHistory, catalog, order_value
+from liucun.tasks.price_actions import PriceOffer, offer_entry, offer_stats, plan_offers
 from liucun.tasks.reviews import ensure_text_scores
 from liucun.tasks.risk import risk_config, risk_scores
 from liucun.workspace import check_budget, check_horizon
@@ -309,14 +316,16 @@ def plan(
     risky: Iterable[str] | None = None,
     models: NextBestAction | None = None,
     on_step: Callable[[str], None] = lambda s: None,
+    prices: pd.DataFrame | None = None,
 ) -> PlanResult:
     """The contract's plan: user_id, action, expected_uplift, cost (+ context columns).
 
     ``context`` (optional) has ``user_id`` with ``p_churn`` and ``segment``; ``risky``
     are accounts kept out of coupon actions (None: the high risk band as of ``as_of``
     when ``[risk] exclude_from_coupons``); ``models`` fitted for the same as_of and
-    horizon skip the fit. Without randomised history the plan is a first test
-    (:func:`liucun.decide.first_test.first_test`).
+    horizon skip the fit; ``prices`` is a ``liucun pricing`` output for the same as_of
+    (None: computed here while ``[plan] price_actions`` is on). Without randomised
+    history the plan is a first test (:func:`liucun.decide.first_test.first_test`).
     """
 
     cfg = plan_config(ws)
@@ -343,11 +352,19 @@ def plan(
     features = features.reset_index(drop=True)
     recent = recent_contacts(tables, as_of, int(cfg["contact_window_days"]))
     recent_map = dict(zip(recent["user_id"], recent["contacts"], strict=True))
+    if int(cfg.get("price_actions") or 0):
+        on_step("discounts suggested by pricing")
+    offers, offers_note = plan_offers(ws, as_of, cfg, prices)
     if models is None or models.horizon != H:
         try:
             models = fit(tables, as_of, H, cfg, on_step=on_step)
         except NoCampaignHistory as e:
-            return _first_test(cfg, features, recent_map, risky, budget, H, as_of, str(e), context)
+            r = _first_test(
+                cfg, features, recent_map, risky, budget, H, as_of, str(e), context, offers
+            )
+            if offers_note:
+                r.stats["price_actions_note"] = offers_note
+            return r
     seconds["fit"] = round(time.perf_counter() - t0, 3)
     if not models.actions_:
         raise LiucunError("no action with randomised history has a cost: nothing to plan")
@@ -455,6 +472,10 @@ def plan(
         "catalog": {k: {"kind": a.kind, "learned": a.learned} for k, a in models.catalog_.items()},
         **models.training_,
     }
+    if offers:
+        offer_stats(stats, offers, models)
+    if offers_note:
+        stats["price_actions_note"] = offers_note
     return PlanResult(out[list(PLAN_COLUMNS)].reset_index(drop=True), models, seconds, stats)
 
 
@@ -468,11 +489,14 @@ def _first_test(
     as_of: dt.date,
     why: str,
     context: pd.DataFrame | None,
+    offers: Mapping[str, PriceOffer] | None = None,
 ) -> PlanResult:
-    """No randomised history: the plan is the first test that will create it."""
+    """No randomised history: the plan is the first test that will create it, price
+    offers included as arms like any catalogue action."""
     from liucun.decide.first_test import first_test
 
-    cat = catalog(cfg)
+    offers = offers or {}
+    cat = {**catalog(cfg), **{k: o.action for k, o in offers.items()}}
     if not cat:
         raise LiucunError(f"{why}; and [plan.actions] is empty: nothing to test")
     names = sorted(cat)
@@ -495,6 +519,13 @@ def _first_test(
         seed=int(cfg["seed"]),
     )
     rows = rows.copy()
+    for name, o in offers.items():
+        mine = rows["planned"] == name
+        rows.loc[mine, "reason"] = rows.loc[mine, "reason"] + (
+            f"; offer: {o.depth * 100:g}% off {o.category}, suggested by liucun pricing "
+            f"(elasticity {o.elasticity:.2f} [{o.lo:.2f}, {o.hi:.2f}]); no randomised "
+            "history yet"
+        )
     _add_context(rows, context)
     rows["expected_cost"] = rows["cost"]
     rows["uplift_lo"] = np.nan
@@ -521,5 +552,17 @@ def _first_test(
         "test": info,
         "catalog": {k: {"kind": a.kind, "learned": a.learned} for k, a in cat.items()},
     }
+    for name, o in offers.items():
+        armed = name in info["arms"]
+        stats["catalog"][name] = offer_entry(
+            o,
+            False,
+            "first_test" if armed else "not_tested",
+            "no randomised history: a first-test arm with its own control group measures it"
+            if armed
+            else "no randomised history; the first test's budget or customers left no arm for it",
+        )
+    if offers:
+        stats["price_actions"] = list(offers)
     seconds = {"plan": round(time.perf_counter() - t0, 3)}
     return PlanResult(rows[list(PLAN_COLUMNS)].reset_index(drop=True), None, seconds, stats)

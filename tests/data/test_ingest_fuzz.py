@@ -415,6 +415,9 @@ class Spec:
         for t, name in (("order_items", "price"), ("items", "price"), ("treatments", "cost")):
             if self.table == t and neg(name):
                 return f"negative {name}"
+        for name in ("on_hand", "on_order", "lead_time_days"):
+            if self.table == "inventory" and neg(name):
+                return f"negative {name}"
         return None
 
     def expected(self) -> tuple[dict[int, tuple], set[int], int, int]:
@@ -424,11 +427,15 @@ class Spec:
         bad = {i for i, r in enumerate(self.rows, 1) if self.reason(r)}
         if not table.unique_key:
             return dict(good), bad, 0, 0
-        pos = table.column_names.index(table.key[0])
-        last: dict[str, tuple[int, tuple]] = {}
+        pos = [table.column_names.index(k) for k in table.key]  # inventory: item_id, ts
+
+        def key(row: tuple) -> tuple:
+            return tuple(row[p] for p in pos)
+
+        last: dict[tuple, tuple[int, tuple]] = {}
         for i, row in good:
-            last[row[pos]] = (i, row)
-        dups = sum(1 for i, row in good if last[row[pos]][0] != i and last[row[pos]][1] == row)
+            last[key(row)] = (i, row)
+        dups = sum(1 for i, row in good if last[key(row)][0] != i and last[key(row)][1] == row)
         updates = len(good) - len(last) - dups
         return dict(last.values()), bad, dups, updates
 
@@ -520,6 +527,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "items": "item_id,title\nbase-i,a thing\n",
         "reviews": "user_id,ts,text\nbase-u,2020-01-02,fine\n",
         "treatments": "user_id,ts,campaign_id,action\nbase-u,2020-01-03,c0,coupon\n",
+        "inventory": "item_id,ts,on_hand\nbase-i,2020-01-04,3\n",
     }
     with liucun.Workspace(root / "ws") as ws:
         for t, text in base.items():

@@ -23,6 +23,11 @@ FloatArray = NDArray[np.float64]
 # Log-parameters live in this box (in rescaled units); wide enough for any real data set,
 # narrow enough that exp() never overflows inside a likelihood term.
 _LOG_BOUND = 18.0
+MAX_EVALUATIONS = 6_000
+"""Likelihood evaluations one fit may spend over all its starts. A fit that needs more is
+running along a flat ridge (Pareto/NBD on replenishment-like buying took over 15 minutes
+at 20,000 customers) and is given up as not converged, deterministically, so callers
+leave the model out instead of waiting."""
 _FORMAT_VERSION = 1
 
 
@@ -217,8 +222,14 @@ def _fit_log_params(
     a, b when few customers churn), where a single quasi-Newton run may stop early.
     """
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(starts[0])
+    spent = [0]
 
     def safe(theta: FloatArray) -> float:
+        spent[0] += 1
+        if spent[0] > MAX_EVALUATIONS:
+            raise RuntimeError(
+                f"maximum-likelihood fit gave up after {MAX_EVALUATIONS:,} evaluations"
+            )
         with np.errstate(all="ignore"):
             value = float(objective(theta))
         return value if np.isfinite(value) else 1e100

@@ -257,3 +257,25 @@ def risk_charts(data: dict[str, Any], t: Strings, v: Value) -> list[dict[str, An
             )
         )
     return charts
+
+
+def demand_charts(data: dict[str, Any], t: Strings) -> list[dict[str, Any]]:
+    """The chosen series' daily forecast (dots) inside its interval (bars), in the colour
+    of liucun's own model."""
+    pts = data.get("points") or []
+    if not pts:
+        return []
+    share = data.get("interval")
+    return [
+        {
+            "id": "forecast-chart",
+            "kind": "interval",
+            "labels": [p["date"] for p in pts],
+            "low": [p["lo"] for p in pts],
+            "high": [p["hi"] for p in pts],
+            "mid": [p["forecast"] for p in pts],
+            "label": t.forecast,
+            "interval": t.forecast_interval.replace("{interval}", f"{share:.0%}" if share else ""),
+            "color": model_color(SCORE_MODEL),
+        }
+    ]

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 from liucun import look
 from liucun.decide.at_risk import RECENT_DAYS, Filters
 from liucun.errors import LiucunError
+from liucun.serve import demand as demand_outputs
 from liucun.serve.snapshot import split_reasons
 from liucun.serve.web import charts, views
 from liucun.serve.web.context import OpenPage, OpenRun, PageRoute, SignedIn
@@ -203,6 +204,13 @@ def risk(page: OpenPage) -> Response:
         r=data,
         rows_shown=views.RISK_ROWS,
     )
+
+
+@router.get("/demand")
+def demand(page: OpenPage, category: str | None = None) -> Response:
+    """Forecast per series (the shop, or a picked category), stock alerts, elasticities."""
+    data = demand_outputs.page_data(page.snap, category or None, views.ALERT_ROWS)
+    return page.render("demand.html", "demand", charts=charts.demand_charts(data, page.t), d=data)
 
 
 @router.get("/health-model")

@@ -22,6 +22,7 @@ TIMELINE_ROWS = 100
 CSV_BLOCK = 20_000
 WORST_ITEMS = 20  # rows of the worst-items table
 RISK_ROWS = 50  # rows of the riskiest-accounts and flagged-orders tables
+ALERT_ROWS = 50  # rows of the Demand page's stock-out list
 
 CSV_COLUMNS = (
     "user_id",

@@ -23,9 +23,10 @@ class Case:
     predict: Callable[[Any, Data], Any]  # the estimator's main output on that data
 
 
+from contract_cases.demand import CASES as _DEMAND  # noqa: E402
 from contract_cases.learners import CASES as _LEARNERS  # noqa: E402
 from contract_cases.learners_text import CASES as _TEXT  # noqa: E402
 from contract_cases.scoring import CASES as _SCORING  # noqa: E402
 from contract_cases.segments import CASES as _SEGMENTS  # noqa: E402
 
-CASES: list[Case] = [*_SCORING, *_LEARNERS, *_TEXT, *_SEGMENTS]
+CASES: list[Case] = [*_SCORING, *_LEARNERS, *_TEXT, *_SEGMENTS, *_DEMAND]
