@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from liucun.decide.inventory import OUTPUT_COLUMNS as INVENTORY_COLUMNS
 from liucun.errors import LiucunError
 from liucun.outputs import records
 from liucun.serve import schemas as s
 from liucun.serve.snapshot import Snapshot
+from liucun.tasks.pricing import OUTPUT_COLUMNS as PRICING_OUTPUT
 
 Level = Literal["item", "category", "shop"]
 FRAMES: dict[str, str] = {
@@ -29,28 +31,13 @@ FRAMES: dict[str, str] = {
 }
 KEYS: dict[str, str | None] = {"item": "item_id", "category": "category", "shop": None}
 POINT = ["date", "forecast", "lo", "hi"]
+# The alert list leads with the alert; the pricing rows are the task's own columns.
 ALERT_COLUMNS = [
     "item_id",
     "alert",
-    "on_hand",
-    "daily_demand",
-    "days_of_cover",
-    "safety_stock",
-    "reorder_point",
-    "order_qty",
-    "stockout_date",
+    *(c for c in INVENTORY_COLUMNS if c not in ("item_id", "alert")),
 ]
-PRICING_COLUMNS = [
-    "level",
-    "category",
-    "item_id",
-    "elasticity",
-    "lo",
-    "hi",
-    "n_price_changes",
-    "suggested_discount",
-    "note",
-]
+PRICING_COLUMNS = list(PRICING_OUTPUT)
 ALERT_RANK = {"stockout_risk": 0, "overstock": 1}
 FORECAST_CMD = "`liucun run` forecasts once the warehouse holds orders and order_items"
 STOCK_CMD = "ingest stock snapshots (`liucun ingest inventory FILE`), then `liucun run`"
