@@ -60,6 +60,6 @@ def test_the_bundle_leaves_a_model_that_gave_up_out(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(_base, "MAX_EVALUATIONS", 5)
     b = Btyd().fit(s)
     assert b.bgnbd_ is None and b.pnbd_ is None
-    monkeypatch.setattr(_base, "MAX_EVALUATIONS", 6_000)
+    monkeypatch.setattr(_base, "MAX_EVALUATIONS", 1_500)
     b = Btyd().fit(s)
     assert b.bgnbd_ is not None and b.pnbd_ is not None
