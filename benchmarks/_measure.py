@@ -102,6 +102,16 @@ def finite(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def floats(v: Any, skip: tuple[str, ...] = ()) -> list[float]:
+    """Every float in a nested report (dict keys in ``skip`` left out): the figures a
+    benchmark checks for NaN."""
+    if isinstance(v, dict):
+        return [x for k, y in v.items() if k not in skip for x in floats(y, skip)]
+    if isinstance(v, list):
+        return [x for y in v for x in floats(y, skip)]
+    return [v] if isinstance(v, float) else []
+
+
 def machine(packages: tuple[str, ...], **extra: Any) -> dict[str, Any]:
     """Where a figure was measured: cores, platform, load and the versions that matter."""
     import os

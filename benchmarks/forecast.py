@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import cpu_s, finite, json_clean, peak_mb, write_report
+from _measure import cpu_s, finite, floats, json_clean, peak_mb, write_report
 from _measure import machine as _machine
 
 METHODS = ("liucun", "seasonal_naive", "moving_average", "weekday_mean", "croston", "ets")
@@ -354,14 +354,6 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _figures(v: Any) -> list[Any]:
-    if isinstance(v, dict):
-        return [x for k, y in v.items() if k not in ("liucun_model",) for x in _figures(y)]
-    if isinstance(v, list):
-        return [x for y in v for x in _figures(y)]
-    return [v] if isinstance(v, float) else []
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--users", type=int, default=20_000)
@@ -433,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
             "coverage_80_within_0.75_0.85": 0.75 <= cov <= 0.85,
             "coverage_80": cov,
         }
-    report["checks"] = {"finite": all(finite(v) for v in _figures(report["datasets"]))}
+    figures = floats(report["datasets"], ("liucun_model",))
+    report["checks"] = {"finite": all(finite(v) for v in figures)}
     report = json_clean(report)
     text = json.dumps(report, indent=2)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import finite, json_clean, peak_mb, write_report
+from _measure import finite, floats, json_clean, peak_mb, write_report
 from _measure import machine as _machine
 
 TABLES = ("items", "orders", "order_items", "inventory")
@@ -166,14 +166,6 @@ def bench_seed(args: argparse.Namespace, seed: int, scratch: Path) -> dict[str, 
     return r
 
 
-def _figures(v: Any) -> list[Any]:
-    if isinstance(v, dict):
-        return [x for k, y in v.items() if k not in ("liucun_stats",) for x in _figures(y)]
-    if isinstance(v, list):
-        return [x for y in v for x in _figures(y)]
-    return [v] if isinstance(v, float) else []
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--users", type=int, default=20_000)
@@ -220,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             finite(v)
             for r in runs
             for m in r["methods"].values()
-            for v in _figures(m)
+            for v in floats(m, ("liucun_stats",))
             if v is not None
         ),
         "estimates_somewhere": all(r["methods"]["liucun"]["categories"] > 0 for r in runs),
