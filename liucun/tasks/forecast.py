@@ -69,8 +69,9 @@ def _fit(
     hist = daily_units(ws, as_of, days=HISTORY_DAYS, tz=tz)
     if hist.empty:
         raise LiucunError(
-            f"no orders before {as_of}: nothing to forecast from "
-            "(ingest orders and order_items first, or pick a later --as-of)"
+            f"no orders before {as_of} with lines in order_items (units sold are counted "
+            "from them): nothing to forecast from (ingest order_items, or pick a later "
+            "--as-of)"
         )
     since = pd.Timestamp(as_of) - pd.Timedelta(days=ACTIVE_DAYS)
     active = hist.loc[(hist["date"] >= since) & (hist["units"] > 0), "item_id"].unique()
